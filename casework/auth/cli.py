@@ -1,0 +1,58 @@
+"""``flask --app wsgi users create``: accounts from the command line (passwords never as arguments)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from casework import vocab
+from casework.admin import services as admin_services
+from casework.auth.passwords import PasswordPolicyError
+from casework.db import session
+
+
+@click.group("users", help="User accounts.")
+def users_cli() -> None:
+    pass
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([c.code for c in vocab.ROLES]))
+@click.option("--org", "org_name", required=True, help="Organisation name (created if new).")
+@click.option("--name", "display_name", help="Display name (default: the email's local part).")
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Generate a one-time password, print it once, and require a change at first sign-in.",
+)
+@with_appcontext
+def create_command(email: str, role: str, org_name: str, display_name: str | None, generate_password: bool) -> None:
+    """Create a user. The password is read from stdin (or prompted), never from an argument."""
+    if generate_password:
+        password = secrets.token_urlsafe(15)
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        org = admin_services.get_or_create_organisation(org_name, admin_services.default_org_kind(role))
+        user = admin_services.create_user(
+            email=email,
+            display_name=display_name or email.split("@")[0],
+            role=role,
+            organisation=org,
+            password=password,
+            must_change_password=generate_password,
+            actor=None,
+        )
+    except (PasswordPolicyError, admin_services.AccountError) as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    click.echo(f"created {user.role} {user.email} in {org.name}")
+    if generate_password:
+        click.echo(f"one-time password (shown once, must be changed at first sign-in): {password}")

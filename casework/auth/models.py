@@ -1,0 +1,83 @@
+"""Organisations and user accounts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.crypto import TEXT, DataKeyOwner, EncryptedField
+from casework.db import Base, UuidPrimaryKey, utcnow
+
+
+class Organisation(UuidPrimaryKey, Base):
+    """A lead agency, partner NGO, government body or research institution."""
+
+    __tablename__ = "organisations"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # vocab.ORGANISATION_KINDS
+    country: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Closed cases are anonymised this many years after closure (None: kept until erased).
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.name!r} {self.kind}>"
+
+
+class User(UserMixin, UuidPrimaryKey, DataKeyOwner, Base):
+    """A person who logs in. Owns a data key for its own secrets (the TOTP seed)."""
+
+    __tablename__ = "users"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))  # vocab.ROLES
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(5))
+
+    totp_secret_ct: Mapped[bytes | None] = mapped_column("totp_secret", LargeBinary)
+    totp_secret = EncryptedField[str]("totp_secret_ct", TEXT)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Highest TOTP time-step accepted so far: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    # Bumped on logout, password change and deactivation: every older session is void.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins by source address, kept in the database so that throttling holds
+    across every worker process and host."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the address
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,185 @@
+"""Cases, their trafficking profile and notes.
+
+Identifying data is encrypted under the case's own data key; coded analytic fields stay plain
+for SQL reporting; blind indexes allow exact search and duplicate detection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework import vocab
+from casework.crypto import DATE, TEXT, DataKeyOwner, EncryptedField
+from casework.db import Base, UuidPrimaryKey, utcnow
+from casework.types import CodeSet, CodeTuple
+
+
+class CaseOwned:
+    """Rows encrypted under their case's data key."""
+
+    if TYPE_CHECKING:
+        case_id: Mapped[uuid.UUID]
+        case: Mapped[Case]
+
+    def _encryption_owner(self) -> DataKeyOwner | None:
+        from casework.db import session
+
+        case = self.case
+        if case is None and self.case_id is not None:
+            case = session.get(Case, self.case_id)
+        return case
+
+
+class CaseReferenceCounter(Base):
+    """Per-year sequence for case references (``CT-2026-000123``), safe across workers."""
+
+    __tablename__ = "case_reference_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(UuidPrimaryKey, DataKeyOwner, Base):
+    __tablename__ = "cases"
+
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    owner_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    assigned_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # CASE_STATUSES
+    opened_on: Mapped[date] = mapped_column(Date, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # A caseworker may link a registration to an earlier case of the same person.
+    linked_case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
+    erased_at: Mapped[datetime | None]
+
+    # -- identifying: encrypted ----------------------------------------------------------
+    given_name_ct: Mapped[bytes | None] = mapped_column("given_name", LargeBinary)
+    family_name_ct: Mapped[bytes | None] = mapped_column("family_name", LargeBinary)
+    aliases_ct: Mapped[bytes | None] = mapped_column("aliases", LargeBinary)
+    date_of_birth_ct: Mapped[bytes | None] = mapped_column("date_of_birth", LargeBinary)
+    place_of_birth_ct: Mapped[bytes | None] = mapped_column("place_of_birth", LargeBinary)
+    phone_ct: Mapped[bytes | None] = mapped_column("phone", LargeBinary)
+    email_ct: Mapped[bytes | None] = mapped_column("email", LargeBinary)
+    address_ct: Mapped[bytes | None] = mapped_column("address", LargeBinary)
+    languages_ct: Mapped[bytes | None] = mapped_column("languages", LargeBinary)
+    document_type_ct: Mapped[bytes | None] = mapped_column("document_type", LargeBinary)
+    document_number_ct: Mapped[bytes | None] = mapped_column("document_number", LargeBinary)
+    document_country_ct: Mapped[bytes | None] = mapped_column("document_country", LargeBinary)
+
+    given_name = EncryptedField[str]("given_name_ct", TEXT)
+    family_name = EncryptedField[str]("family_name_ct", TEXT)
+    aliases = EncryptedField[str]("aliases_ct", TEXT)
+    date_of_birth = EncryptedField[date]("date_of_birth_ct", DATE)
+    place_of_birth = EncryptedField[str]("place_of_birth_ct", TEXT)
+    phone = EncryptedField[str]("phone_ct", TEXT)
+    email = EncryptedField[str]("email_ct", TEXT)
+    address = EncryptedField[str]("address_ct", TEXT)
+    languages = EncryptedField[str]("languages_ct", TEXT)
+    document_type = EncryptedField[str]("document_type_ct", TEXT)
+    document_number = EncryptedField[str]("document_number_ct", TEXT)
+    document_country = EncryptedField[str]("document_country_ct", TEXT)
+
+    # -- blind indexes (HMAC) -------------------------------------------------------------
+    name_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
+    name_dob_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
+    document_bidx: Mapped[str | None] = mapped_column(String(32), index=True)
+
+    # -- coded, plain (for reporting and the anonymised export) ----------------------------
+    gender: Mapped[str | None] = mapped_column(String(30))  # GENDERS
+    age_at_registration: Mapped[int | None] = mapped_column(Integer)
+    citizenship: Mapped[str | None] = mapped_column(String(2), index=True)  # COUNTRIES
+    country_of_exploitation: Mapped[str | None] = mapped_column(String(2), index=True)
+    year_of_registration: Mapped[int] = mapped_column(Integer, index=True)
+    data_source: Mapped[str] = mapped_column(String(20), default="case_management")
+    identification_route: Mapped[str | None] = mapped_column(String(40))
+
+    profile: Mapped[TraffickingProfile | None] = relationship(
+        back_populates="case", uselist=False, cascade="all, delete-orphan"
+    )
+    notes: Mapped[list[CaseNote]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseNote.created_at"
+    )
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def full_name(self) -> str:
+        """Display name; ERASED-safe (an erased case shows its erased marker)."""
+        parts = [self.given_name, self.family_name]
+        return " ".join(str(p) for p in parts if p is not None)
+
+    def __repr__(self) -> str:  # never victim data
+        return f"<Case {self.reference}>"
+
+
+class TraffickingProfile(UuidPrimaryKey, CaseOwned, Base):
+    """How the person was trafficked. Codes from vocab (CTDC + HTCDS)."""
+
+    __tablename__ = "trafficking_profiles"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    exploitation_types: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.EXPLOITATION_TYPES))
+    labour_sectors: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.LABOUR_SECTORS))
+    sexual_exploitation_types: Mapped[frozenset[str] | None] = mapped_column(
+        CodeSet(vocab.SEXUAL_EXPLOITATION_TYPES)
+    )
+    means_of_control: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.MEANS_OF_CONTROL))
+    recruitment_type: Mapped[str | None] = mapped_column(String(40))  # RECRUITMENT_TYPES
+    recruiter_relationships: Mapped[frozenset[str] | None] = mapped_column(
+        CodeSet(vocab.RECRUITER_RELATIONSHIPS)
+    )
+    abducted: Mapped[bool | None] = mapped_column(Boolean)
+    age_at_recruitment: Mapped[int | None] = mapped_column(Integer)
+    age_at_exploitation_start: Mapped[int | None] = mapped_column(Integer)
+    exploitation_began_on: Mapped[date | None] = mapped_column(Date)
+    exploitation_ended_on: Mapped[date | None] = mapped_column(Date)
+    origin_country: Mapped[str | None] = mapped_column(String(2))
+    transit_countries: Mapped[tuple[str, ...] | None] = mapped_column(CodeTuple(vocab.COUNTRIES))
+    exploitation_countries: Mapped[tuple[str, ...] | None] = mapped_column(CodeTuple(vocab.COUNTRIES))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    narrative_ct: Mapped[bytes | None] = mapped_column("narrative", LargeBinary)
+    narrative = EncryptedField[str]("narrative_ct", TEXT)
+
+    case: Mapped[Case] = relationship(back_populates="profile")
+
+
+class CaseNote(UuidPrimaryKey, CaseOwned, Base):
+    __tablename__ = "case_notes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    author_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    # Shareable notes are visible to partners whose referral scope includes shared notes.
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    body_ct: Mapped[bytes | None] = mapped_column("body", LargeBinary)
+    body = EncryptedField[str]("body_ct", TEXT)
+
+    case: Mapped[Case] = relationship(back_populates="notes")
+
+
+class BreakGlassAccess(UuidPrimaryKey, Base):
+    """A supervisor's time-limited access to a case outside their normal scope.
+
+    Only granted with a written reason; audited and shown to the case's owner organisation.
+    The reason is about the access, not the victim, and is kept plain so the owner can read it.
+    """
+
+    __tablename__ = "break_glass_access"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -1,0 +1,144 @@
+"""Typed, frozen configuration read from ``CASEWORK_*`` environment variables.
+
+Production refuses to start without its secrets; development creates random ones under the
+instance folder (with a loud warning) instead of ever falling back to a value in source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+Environment = Literal["development", "production", "testing"]
+ENVIRONMENTS: tuple[str, ...] = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The configuration is missing or invalid; the app must not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the application reads from its environment, validated once at start-up."""
+
+    env: Environment
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    keyring_path: Path
+    # Argon2id cost: the defaults follow OWASP's recommendation; tests use a cheap setting.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_ip_max_attempts: int = 30
+    login_ip_window_minutes: int = 15
+    secure_cookies: bool = False
+    wtf_csrf_enabled: bool = True
+    languages: tuple[str, ...] = ("en", "fr", "es")
+    sql_echo: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some values changed (for tests and CLI tools)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls,
+        instance_path: Path,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Config:
+        """Build the configuration from the environment, then apply ``overrides``.
+
+        Raises ConfigError when a production start lacks a secret, a key file or a database.
+        """
+        env_vars = os.environ if environ is None else environ
+        overrides = dict(overrides or {})
+        env = overrides.pop("env", None) or env_vars.get("CASEWORK_ENV", "development")
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"CASEWORK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        instance_path = Path(overrides.pop("instance_path", instance_path))
+
+        database_url = overrides.pop("database_url", None) or env_vars.get("CASEWORK_DATABASE_URL")
+        secret_key = overrides.pop("secret_key", None) or env_vars.get("CASEWORK_SECRET_KEY")
+        keyring = overrides.pop("keyring_path", None) or env_vars.get("CASEWORK_KEYRING")
+
+        if env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("CASEWORK_DATABASE_URL", database_url),
+                    ("CASEWORK_SECRET_KEY", secret_key),
+                    ("CASEWORK_KEYRING", keyring),
+                )
+                if not value
+            ]
+            if missing:
+                raise ConfigError(
+                    "production start refused: set " + ", ".join(missing) + " (no defaults in production)"
+                )
+            assert secret_key is not None and keyring is not None
+            if len(secret_key) < 32:
+                raise ConfigError("CASEWORK_SECRET_KEY must be at least 32 characters")
+            if not Path(keyring).is_file():
+                raise ConfigError(f"CASEWORK_KEYRING names no file: {keyring}")
+            overrides.setdefault("secure_cookies", True)
+        else:
+            instance_path.mkdir(parents=True, exist_ok=True)
+            if not database_url:
+                database_url = f"sqlite:///{instance_path / 'casework.sqlite3'}"
+            if not secret_key:
+                secret_key = _instance_secret(instance_path / "secret_key")
+            if not keyring:
+                keyring = str(instance_path / "keyring.json")
+
+        bools = {"secure_cookies": "CASEWORK_SECURE_COOKIES", "sql_echo": "CASEWORK_SQL_ECHO"}
+        for name, var in bools.items():
+            if name not in overrides and var in env_vars:
+                overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
+
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        return cls(
+            env=env,  # type: ignore[arg-type]
+            instance_path=instance_path,
+            database_url=database_url,
+            secret_key=secret_key,
+            keyring_path=Path(keyring),
+            **overrides,
+        )
+
+
+def _instance_secret(path: Path) -> str:
+    """Read, or create once, a random secret kept in the (untracked) instance folder."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    log.warning(
+        "DEVELOPMENT ONLY: created a random session secret in %s. "
+        "Set CASEWORK_SECRET_KEY and CASEWORK_ENV=production for a real deployment.",
+        path,
+    )
+    return value

@@ -1,0 +1,239 @@
+"""Envelope encryption of model fields.
+
+Each :class:`DataKeyOwner` row (a case, a user) holds its own random AES-256-GCM data key,
+stored wrapped by the keyring's current master key. :class:`EncryptedField` descriptors
+encrypt values under the owner's data key, with associated data binding each ciphertext to
+its table, column and row id. Destroying the data key (crypto-shredding) makes every such
+value read as :data:`ERASED`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar, overload
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import LargeBinary, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from casework.crypto.aead import KEY_BYTES, Aead, parse_header
+from casework.crypto.errors import CryptoError, DecryptionError
+from casework.crypto.keyring import Keyring, get_keyring
+from casework.db import utcnow
+
+T = TypeVar("T")
+DATA_KEY_ID_BYTES = 8
+
+
+class ErasedError(CryptoError):
+    """A value was written to a record whose data key has been destroyed."""
+
+
+class Erased:
+    """What an encrypted field reads as once its data key is destroyed."""
+
+    _instance: Erased | None = None
+
+    def __new__(cls) -> Erased:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __str__(self) -> str:
+        return str(_l("[erased]"))
+
+    def __repr__(self) -> str:
+        return "ERASED"
+
+
+ERASED = Erased()
+
+
+def field_ad(table: str, column: str, row_id: uuid.UUID) -> bytes:
+    """Associated data binding a field's ciphertext to its table, column and row."""
+    return f"casework|field|{table}|{column}|{row_id}".encode()
+
+
+# -- data keys ------------------------------------------------------------------------------
+def wrap_ad(table: str, row_id: uuid.UUID) -> bytes:
+    return f"casework|data-key|{table}|{row_id}".encode()
+
+
+def new_data_key(keyring: Keyring, table: str, row_id: uuid.UUID) -> tuple[bytes, str, Aead]:
+    """A fresh data key for one row: (wrapped blob, wrapping master key id, usable key)."""
+    key_id, key = os.urandom(DATA_KEY_ID_BYTES), os.urandom(KEY_BYTES)
+    master = keyring.master()
+    wrapped = master.seal(key_id + key, wrap_ad(table, row_id))
+    return wrapped, master.key_id.decode(), Aead(key_id, key)
+
+
+def unwrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.UUID) -> Aead:
+    """Unwrap with whichever master key wrapped it. Raises UnknownKeyError or DecryptionError."""
+    master_id, _ = parse_header(wrapped)
+    plain = keyring.master(master_id.decode()).open(wrapped, wrap_ad(table, row_id))
+    return Aead(plain[:DATA_KEY_ID_BYTES], plain[DATA_KEY_ID_BYTES:])
+
+
+def rewrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.UUID) -> tuple[bytes, str]:
+    """Re-wrap an existing data key under the current master key (key rotation)."""
+    master_id, _ = parse_header(wrapped)
+    ad = wrap_ad(table, row_id)
+    plain = keyring.master(master_id.decode()).open(wrapped, ad)
+    current = keyring.master()
+    return current.seal(plain, ad), current.key_id.decode()
+
+
+class DataKeyOwner:
+    """Mixin for rows that own a data key. Requires a UUID ``id``."""
+
+    __tablename__: str
+    id: Mapped[uuid.UUID]
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wrapping_key_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    key_destroyed_at: Mapped[datetime | None]
+
+    @property
+    def is_erased(self) -> bool:
+        return self.key_destroyed_at is not None
+
+    def data_key(self) -> Aead | None:
+        """The unwrapped data key (cached per row), created on first use; None once destroyed."""
+        if self.key_destroyed_at is not None:
+            return None
+        if self.wrapped_key is None:
+            self.wrapped_key, self.wrapping_key_id, aead = new_data_key(
+                get_keyring(), self.__tablename__, self.id
+            )
+            self.__dict__["_casework_dk"] = (self.wrapped_key, aead)
+            return aead
+        cached = self.__dict__.get("_casework_dk")
+        if cached is not None and cached[0] is self.wrapped_key:
+            return cached[1]  # type: ignore[no-any-return]
+        aead = unwrap_data_key(get_keyring(), self.wrapped_key, self.__tablename__, self.id)
+        self.__dict__["_casework_dk"] = (self.wrapped_key, aead)
+        return aead
+
+    def destroy_data_key(self) -> None:
+        """Crypto-shred: forget the data key. Irreversible; callers audit it."""
+        self.wrapped_key = None
+        self.wrapping_key_id = None
+        self.key_destroyed_at = utcnow()
+        self.__dict__.pop("_casework_dk", None)
+        self.__dict__.pop("_casework_plain", None)
+
+    def _encryption_owner(self) -> DataKeyOwner | None:
+        return self
+
+
+# -- codecs -----------------------------------------------------------------------------------
+class Codec(Generic[T]):
+    def __init__(self, encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> None:
+        self.encode, self.decode = encode, decode
+
+
+TEXT: Codec[str] = Codec(lambda v: v.encode("utf-8"), lambda b: b.decode("utf-8"))
+DATE: Codec[date] = Codec(lambda v: v.isoformat().encode(), lambda b: date.fromisoformat(b.decode()))
+
+
+# -- the field descriptor ---------------------------------------------------------------------
+class EncryptedField(Generic[T]):
+    """A plaintext attribute backed by a ciphertext column (``column_attr``) on the same model.
+
+    The model must provide ``_encryption_owner()`` returning the DataKeyOwner whose key
+    encrypts it (itself, or the case it belongs to), or None while that is not yet known.
+    Reads decrypt once per ciphertext and cache; writes encrypt at once, or at flush when the
+    owner is not yet known (a new row created with only a foreign key).
+    """
+
+    def __init__(self, column_attr: str, codec: Codec[T]) -> None:
+        self.column_attr = column_attr
+        self.codec = codec
+        self.name = ""
+        self._ad_prefix: dict[type, tuple[str, str]] = {}
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def associated_data(self, instance: Any) -> bytes:
+        cls = type(instance)
+        location = self._ad_prefix.get(cls)
+        if location is None:
+            column = cls.__mapper__.columns[self.column_attr]
+            location = self._ad_prefix[cls] = (column.table.name, column.name)
+        return field_ad(location[0], location[1], instance.id)
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> EncryptedField[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T | Erased | None: ...
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return self
+        pending = instance.__dict__.get("_casework_pending")
+        if pending and self.name in pending:
+            return pending[self.name]
+        blob = getattr(instance, self.column_attr)
+        if blob is None:
+            return None
+        plain_cache = instance.__dict__.setdefault("_casework_plain", {})
+        hit = plain_cache.get(self.name)
+        if hit is not None and hit[0] is blob:
+            return hit[1]
+        key_owner = instance._encryption_owner()
+        aead = key_owner.data_key() if key_owner is not None else None
+        if aead is None:
+            if key_owner is not None and key_owner.is_erased:
+                return ERASED
+            raise DecryptionError("no data key available for this value")
+        value = self.codec.decode(aead.open(blob, self.associated_data(instance)))
+        plain_cache[self.name] = (blob, value)
+        return value
+
+    def __set__(self, instance: Any, value: T | None) -> None:
+        if isinstance(value, str) and value == "":
+            value = None
+        key_owner = instance._encryption_owner()
+        if key_owner is None:
+            instance.__dict__.setdefault("_casework_pending", {})[self.name] = value
+            return
+        self.encrypt_into(instance, key_owner, value)
+
+    def encrypt_into(self, instance: Any, key_owner: DataKeyOwner, value: T | None) -> None:
+        if value is None:
+            setattr(instance, self.column_attr, None)
+            return
+        aead = key_owner.data_key()
+        if aead is None:
+            raise ErasedError("this record was erased: its data key no longer exists")
+        blob = aead.seal(self.codec.encode(value), self.associated_data(instance))
+        setattr(instance, self.column_attr, blob)
+        instance.__dict__.setdefault("_casework_plain", {})[self.name] = (blob, value)
+
+
+def encrypted_fields(cls: type) -> dict[str, EncryptedField[Any]]:
+    fields: dict[str, EncryptedField[Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, attr in vars(klass).items():
+            if isinstance(attr, EncryptedField):
+                fields[name] = attr
+    return fields
+
+
+@event.listens_for(Session, "before_flush")
+def _encrypt_pending(session: Session, _context: Any, _instances: Any) -> None:
+    """Encrypt values set before the row's key owner was known (new rows given only an FK)."""
+    for instance in list(session.new) + list(session.dirty):
+        pending = instance.__dict__.get("_casework_pending")
+        if not pending:
+            continue
+        key_owner = instance._encryption_owner()
+        if key_owner is None:
+            raise CryptoError(f"{type(instance).__name__} has encrypted values but no key owner")
+        fields = encrypted_fields(type(instance))
+        for name, value in list(pending.items()):
+            fields[name].encrypt_into(instance, key_owner, value)
+        instance.__dict__.pop("_casework_pending", None)

@@ -1,0 +1,165 @@
+"""Engine, declarative base and one session per request (SQLAlchemy 2.x, no ``Model.query``).
+
+``session`` is a proxy to the session of the current application context: views commit it once
+per request; services only ever ``flush``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+from werkzeug.local import LocalProxy
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: casework stores timezone-aware UTC timestamps only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base: naming convention for constraints, UTC-aware timestamps."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class UuidPrimaryKey:
+    """A random UUID primary key assigned at construction, so that encrypted values can be
+    bound to their row (associated data) before the row is ever flushed."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.id = kwargs.pop("id", None) or uuid.uuid4()
+        super().__init__(**kwargs)
+
+
+class Database:
+    """The engine and session factory of one application."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url, echo=echo)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """Create an engine with the pragmas casework relies on (SQLite: FKs, WAL, busy timeout)."""
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = 5
+        kwargs["max_overflow"] = 5
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+def init_app(app: Flask, url: str, echo: bool = False) -> Database:
+    """Attach a Database to ``app`` and close the request's session at teardown."""
+    database = Database(url, echo=echo)
+    app.extensions["casework.db"] = database
+    app.teardown_appcontext(_close_session)
+    return database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    return cast(Database, (app or current_app).extensions["casework.db"])
+
+
+def _get_session() -> Session:
+    if "db_session" not in g:
+        g.db_session = get_db().sessionmaker()
+    return cast(Session, g.db_session)
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+#: The session of the current application context (one per request or CLI command).
+session: Session = cast(Session, LocalProxy(_get_session))
+
+
+@contextmanager
+def separate_session() -> Iterator[Session]:
+    """A session outside the request's transaction, committed on success.
+
+    For records that must survive the request's rollback, e.g. the audit of a refused access.
+    """
+    own = get_db().sessionmaker()
+    try:
+        yield own
+        own.commit()
+    except BaseException:
+        own.rollback()
+        raise
+    finally:
+        own.close()
+
+
+def import_all_models() -> None:
+    """Import every feature's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+    from casework.assistance import models as _assistance  # noqa: F401
+    from casework.audit import models as _audit  # noqa: F401
+    from casework.auth import models as _auth  # noqa: F401
+    from casework.cases import models as _cases  # noqa: F401
+    from casework.consent import models as _consent  # noqa: F401
+    from casework.exports import models as _exports  # noqa: F401
+    from casework.partners import models as _partners  # noqa: F401

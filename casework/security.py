@@ -1,0 +1,103 @@
+"""Defaults that protect: login required unless allowlisted, CSRF, security headers, no caching.
+
+Every view declares who may reach it (``casework.access.route``); a view with no declaration
+is refused, so a new route is closed until someone decides otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, abort, current_app, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from casework import access
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from casework.auth import sessions
+
+    sessions.init_app(app, login_manager)
+    app.before_request(_enforce_route_policy)
+    app.after_request(_security_headers)
+
+
+def _enforce_route_policy() -> Response | None:
+    """Login required by default; each endpoint's declared rule decides the rest."""
+    if request.endpoint is None:
+        return None  # 404/405: the error handler answers
+    if request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    rule = access.route_rule(view)
+    if rule is None:
+        log.error("route without an access rule refused: %s", request.endpoint)
+        abort(403)
+    if rule.public:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    setup_redirect = _account_setup_redirect()
+    if setup_redirect is not None:
+        return setup_redirect
+    if rule.permission is not None and not access.has_permission(current_user, rule.permission):
+        access.refuse(f"route:{request.endpoint}", reason="role")
+    return None
+
+
+# Reachable while an account still has to set a password or two-factor authentication.
+SETUP_ENDPOINTS = frozenset({"auth.change_password", "auth.totp_setup", "auth.logout", "core.set_language"})
+
+
+def _account_setup_redirect() -> Response | None:
+    from casework.auth.services import MFA_REQUIRED_ROLES
+
+    if request.endpoint in SETUP_ENDPOINTS:
+        return None
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    if current_user.role in MFA_REQUIRED_ROLES and not current_user.totp_enabled:
+        return redirect(url_for("auth.totp_setup"))
+    return None
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.is_secure or current_app.config["CASEWORK"].secure_cookies:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages may show case data: never store them in a browser or proxy cache.
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response

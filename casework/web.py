@@ -1,0 +1,134 @@
+"""Site-wide pages and wiring: home, health check, language choice, error pages, template helpers."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask import session as flask_session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from casework import access, vocab
+from casework.access import Permission, route
+from casework.crypto import ERASED
+from casework.db import session
+
+log = logging.getLogger(__name__)
+bp = Blueprint("core", __name__)
+
+HOME_BY_ROLE = {
+    "admin": "admin.index",
+    "supervisor": "reports.dashboard",
+    "caseworker": "reports.dashboard",
+    "partner": "partners.portal",
+    "researcher": "exports.index",
+}
+
+ERROR_MESSAGES: dict[int, Any] = {
+    400: _l("The request could not be understood. Check the form and try again."),
+    401: _l("Please sign in."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist, or you do not have access to it."),
+    405: _l("This action is not allowed here."),
+    409: _l("This record was changed by someone else."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved from this request."),
+    503: _l("The service is temporarily unavailable. Nothing was saved from this request; try again shortly."),
+}
+
+
+@bp.route("/")
+@route()
+def home() -> Response:
+    endpoint = HOME_BY_ROLE.get(current_user.role, "auth.login")
+    return redirect(url_for(endpoint))
+
+
+@bp.route("/health")
+@route(public=True)
+def health() -> tuple[dict[str, str], int]:
+    """For load balancers: is the database reachable? Says nothing else."""
+    try:
+        session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return {"status": "unavailable"}, 503
+    return {"status": "ok"}, 200
+
+
+@bp.route("/language", methods=["POST"])
+@route(public=True)
+def set_language() -> Response:
+    language = request.form.get("language", "")
+    if language in current_app.config["CASEWORK"].languages:
+        flask_session["language"] = language
+        if current_user.is_authenticated:
+            current_user.language = language
+            session.commit()
+    target = request.form.get("next", "")
+    if not (target.startswith("/") and not target.startswith("//")):
+        target = url_for("core.home")
+    return redirect(target)
+
+
+def _error_page(status: int) -> tuple[str, int]:
+    message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500 if status >= 500 else 400])
+    try:
+        return render_template("error.html", status=status, message=message), status
+    except Exception:  # noqa: BLE001 - the error page itself must never fail
+        log.error("error page failed to render: %s", traceback.format_exc(limit=-1).splitlines()[-3:-1])
+        return f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(str(message))}</p>", status
+
+
+def _handle_http(exc: HTTPException) -> tuple[str, int] | Response:
+    return _error_page(exc.code or 500)
+
+
+def _handle_csrf(_exc: CSRFError) -> tuple[str, int]:
+    page, _status = _error_page(400)
+    return page, 400
+
+
+def _handle_unexpected(exc: Exception) -> tuple[str, int]:
+    # Log the type, the route and where it happened, never the message: an exception message
+    # (e.g. a database error's parameters) may carry victim data.
+    frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
+    log.error("unhandled %s on %s at %s", type(exc).__name__, request.url_rule, " <- ".join(reversed(frames)))
+    _rollback_quietly()
+    status = 503 if isinstance(exc, OperationalError) else 500
+    return _error_page(status)
+
+
+def _rollback_quietly() -> None:
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        pass
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+    @app.context_processor
+    def _template_helpers() -> dict[str, Any]:
+        return {
+            "vocab": vocab,
+            "Permission": Permission,
+            "can": lambda permission, case=None: access.can(current_user, permission, case),
+            "ERASED": ERASED,
+            "languages": vocab.LANGUAGES,
+            "get_locale": get_locale,
+        }

@@ -1,0 +1,301 @@
+"""Fixtures: a fresh app and database per test (Flask tutorial style), factories that return
+functions (indico style), and a test client that sends CSRF tokens like a browser does."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+
+from casework import create_app
+from casework.crypto.keyring import Keyring
+from casework.db import Base, get_db, session
+
+PASSWORD = "correct horse battery staple 42"
+POSTGRES_URL = os.environ.get("CASEWORK_TEST_POSTGRES_URL")
+TEST_SETTINGS: dict[str, Any] = {
+    "env": "testing",
+    "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+    # A cheap argon2id setting for tests only; production uses the OWASP default.
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "argon2_parallelism": 1,
+}
+
+
+class CaseworkClient(FlaskClient):
+    """A test client that posts a valid CSRF token, as a browser with the page's form would.
+
+    Pass ``csrf=False`` to post without one (the CSRF tests check that this is refused).
+    """
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as sess:
+            raw = sess.get("csrf_token")
+            if raw is None:
+                raw = sess["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as flask-wtf
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> Any:
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)) and "json" not in kwargs:
+            data = dict(data or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "keyring.json"
+    Keyring.generate().save(path)
+    return path
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.node.get_closest_marker("postgres"):
+        if not POSTGRES_URL:
+            pytest.skip("CASEWORK_TEST_POSTGRES_URL is not set")
+        _reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'casework.sqlite3'}"
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, keyring_file: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build an app with test settings plus overrides; its schema is created from the models
+    (tests/test_alembic.py checks that the migrations give exactly the same schema)."""
+    apps: list[Flask] = []
+
+    def build(create_schema: bool = True, **overrides: Any) -> Flask:
+        settings = {
+            **TEST_SETTINGS,
+            "instance_path": tmp_path / "instance",
+            "database_url": database_url,
+            "keyring_path": keyring_file,
+            **overrides,
+        }
+        app = create_app(settings)
+        app.test_client_class = CaseworkClient
+        if create_schema:
+            Base.metadata.create_all(get_db(app).engine)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> CaseworkClient:
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+# -- factories -------------------------------------------------------------------------------------
+@pytest.fixture
+def make_org(app: Flask) -> Callable[..., Any]:
+    from casework.auth.models import Organisation
+
+    def make(name: str | None = None, kind: str = "lead_agency", **fields: Any) -> Organisation:
+        with app.app_context():
+            org = Organisation(name=name or f"Org {uuid.uuid4().hex[:8]}", kind=kind, **fields)
+            session.add(org)
+            session.commit()
+            return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask, make_org: Callable[..., Any]) -> Callable[..., Any]:
+    from casework.admin import services as admin_services
+    from casework.auth.models import User
+
+    def make(
+        role: str = "caseworker",
+        org: Any = None,
+        email: str | None = None,
+        password: str = PASSWORD,
+        totp: bool | None = None,
+        **fields: Any,
+    ) -> User:
+        if org is None:
+            org = make_org(kind=admin_services.default_org_kind(role))
+        with app.app_context():
+            org_row = session.get(type(org), org.id)
+            user = admin_services.create_user(
+                email=email or f"{role}-{uuid.uuid4().hex[:8]}@example.org",
+                display_name=f"Test {role}",
+                role=role,
+                organisation=org_row,
+                password=password,
+                must_change_password=False,
+                actor=None,
+            )
+            if totp if totp is not None else role in ("admin", "supervisor"):
+                user.totp_secret = pyotp.random_base32()
+                user.totp_enabled = True
+            for key, value in fields.items():
+                setattr(user, key, value)
+            session.commit()
+            user.__dict__["test_password"] = password
+            return user
+
+    return make
+
+
+def totp_code_for(app: Flask, user: Any, offset_steps: int = 0) -> str:
+    """The next code the server will accept for ``user`` (never one already used)."""
+    from casework.auth.models import User
+
+    with app.app_context():
+        fresh = session.get(User, user.id)
+        secret = str(fresh.totp_secret)
+        last = fresh.totp_last_step
+    step = int(time.time() // 30) + offset_steps
+    if last is not None and step <= last:
+        step = last + 1
+    return pyotp.TOTP(secret).at(step * 30)
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[..., Any]:
+    """Sign ``user`` in through the real forms (password, then TOTP when enabled)."""
+
+    def do_login(client: CaseworkClient, user: Any, password: str | None = None) -> Any:
+        password = password or user.__dict__.get("test_password", PASSWORD)
+        response = client.post("/auth/login", data={"email": user.email, "password": password})
+        if response.status_code == 302 and "/auth/two-factor" in response.headers["Location"]:
+            response = client.post("/auth/two-factor", data={"code": totp_code_for(app, user)})
+        assert response.status_code == 302, f"login failed: {response.status_code}"
+        return response
+
+    return do_login
+
+
+@pytest.fixture
+def make_case(app: Flask) -> Callable[..., Any]:
+    """Create a case directly (the registration form has its own tests)."""
+    from casework.cases.models import Case, TraffickingProfile
+    from casework.cases.references import next_reference
+
+    def make(org: Any, assigned_to: Any = None, profile: dict[str, Any] | None = None, **fields: Any) -> Case:
+        opened_on = fields.pop("opened_on", date(2025, 3, 14))
+        values: dict[str, Any] = {
+            "given_name": "Amina",
+            "family_name": "Testcase",
+            "gender": "female",
+            "age_at_registration": 24,
+            "citizenship": "NG",
+            "country_of_exploitation": "IT",
+            "data_source": "case_management",
+        }
+        values.update(fields)
+        with app.app_context():
+            case = Case(
+                reference=next_reference(opened_on.year),
+                owner_org_id=org.id,
+                assigned_to_id=assigned_to.id if assigned_to is not None else None,
+                opened_on=opened_on,
+                year_of_registration=opened_on.year,
+                status=values.pop("status", "open"),
+            )
+            for key, value in values.items():
+                setattr(case, key, value)
+            if profile is not None:
+                case.profile = TraffickingProfile(case=case, **profile)
+            session.add(case)
+            session.commit()
+            return case
+
+    return make
+
+
+@pytest.fixture
+def make_consent(app: Flask) -> Callable[..., Any]:
+    from casework.consent.models import Consent
+
+    def make(case: Any, purpose: str = "assistance", organisation: Any = None, **fields: Any) -> Consent:
+        values: dict[str, Any] = {
+            "decision": "granted",
+            "method": "written",
+            "given_by": "victim",
+            "given_on": date.today(),
+        }
+        values.update(fields)
+        with app.app_context():
+            consent = Consent(
+                case_id=case.id,
+                purpose=purpose,
+                organisation_id=organisation.id if organisation is not None else None,
+                **values,
+            )
+            session.add(consent)
+            session.commit()
+            return consent
+
+    return make
+
+
+@pytest.fixture
+def make_referral(app: Flask, make_consent: Callable[..., Any]) -> Callable[..., Any]:
+    from casework.partners.models import Referral
+
+    def make(
+        case: Any,
+        to_org: Any,
+        scope: tuple[str, ...] = ("given_name", "age", "needs"),
+        status: str = "accepted",
+        consent: Any = None,
+        service_kind: str = "shelter",
+    ) -> Referral:
+        consent = consent or make_consent(case, "referral_sharing", organisation=to_org)
+        with app.app_context():
+            referral = Referral(
+                case_id=case.id,
+                from_org_id=case.owner_org_id,
+                to_org_id=to_org.id,
+                service_kind=service_kind,
+                consent_id=consent.id,
+                field_scope=frozenset(scope),
+                status=status,
+            )
+            session.add(referral)
+            session.commit()
+            return referral
+
+    return make
