@@ -75,16 +75,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.ADMIN_USERS, P.ADMIN_ORGS, P.ADMIN_KEYS, P.ADMIN_RETENTION, P.AUDIT_VERIFY}),
     Role.SUPERVISOR: frozenset(
         {
-            P.CASE_READ, P.CASE_CREATE, P.CASE_EDIT, P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE,
-            P.CASE_BREAK_GLASS, P.CASE_AUDIT_VIEW, P.SERVICE_RECORD, P.CONSENT_RECORD,
-            P.CONSENT_OVERRIDE, P.REFERRAL_CREATE, P.NOTE_ADD, P.SUMMARY_PRINT, P.REPORTS_VIEW,
-            P.EXPORT_CONFIGURE, P.ADMIN_RETENTION,
+            P.CASE_READ,
+            P.CASE_CREATE,
+            P.CASE_EDIT,
+            P.CASE_ASSIGN,
+            P.CASE_CLOSE,
+            P.CASE_ERASE,
+            P.CASE_BREAK_GLASS,
+            P.CASE_AUDIT_VIEW,
+            P.SERVICE_RECORD,
+            P.CONSENT_RECORD,
+            P.CONSENT_OVERRIDE,
+            P.REFERRAL_CREATE,
+            P.NOTE_ADD,
+            P.SUMMARY_PRINT,
+            P.REPORTS_VIEW,
+            P.EXPORT_CONFIGURE,
+            P.ADMIN_RETENTION,
         }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset(
         {
-            P.CASE_READ, P.CASE_CREATE, P.CASE_EDIT, P.SERVICE_RECORD, P.CONSENT_RECORD,
-            P.REFERRAL_CREATE, P.NOTE_ADD, P.SUMMARY_PRINT, P.REPORTS_VIEW,
+            P.CASE_READ,
+            P.CASE_CREATE,
+            P.CASE_EDIT,
+            P.SERVICE_RECORD,
+            P.CONSENT_RECORD,
+            P.REFERRAL_CREATE,
+            P.NOTE_ADD,
+            P.SUMMARY_PRINT,
+            P.REPORTS_VIEW,
         }
     ),  # fmt: skip
     # Partners act only on cases referred to them; the case scope enforces which.
@@ -108,11 +128,17 @@ CODED_FIELDS = frozenset(
 )  # fmt: skip
 ALWAYS_VISIBLE = frozenset({"id", "reference", "status", "opened_on", "closed_on"})
 STAFF_ONLY = frozenset({"assigned_to", "owner_org", "narrative", "notes", "services", "consents", "timeline"})
-ALL_CASE_FIELDS = IDENTIFYING_FIELDS | CODED_FIELDS | ALWAYS_VISIBLE | STAFF_ONLY | {
-    "profile",
-    "shared_notes",
-    "needs",
-}
+ALL_CASE_FIELDS = (
+    IDENTIFYING_FIELDS
+    | CODED_FIELDS
+    | ALWAYS_VISIBLE
+    | STAFF_ONLY
+    | {
+        "profile",
+        "shared_notes",
+        "needs",
+    }
+)
 
 SCOPE_TO_FIELDS: dict[str, frozenset[str]] = {
     "given_name": frozenset({"given_name"}),
@@ -143,9 +169,7 @@ class RouteRule:
     case_route: bool = False
 
 
-def route(
-    permission: Permission | None = None, *, public: bool = False, case_route: bool = False
-) -> Callable[[F], F]:
+def route(permission: Permission | None = None, *, public: bool = False, case_route: bool = False) -> Callable[[F], F]:
     """Declare who may reach a view. ``route()`` alone means: any signed-in user."""
     rule = RouteRule(public=public, permission=permission, case_route=case_route)
 
@@ -260,6 +284,11 @@ def load_case(case_id: uuid.UUID | str, permission: Permission = Permission.CASE
         refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
     if not has_permission(user, permission) or not _case_permission(user, case, permission):
         refuse(f"case.{permission.value}", case_id=case_uuid, status=403, reason="permission")
+    if permission is Permission.CASE_READ:
+        from casework.audit import writer
+
+        # Every view of a case is on record, in its own transaction (see writer.record_now).
+        writer.record_now("case.view", case_id=case.id, target=case, actor=user)
     return case
 
 

@@ -94,7 +94,8 @@ class Config:
                 raise ConfigError(
                     "production start refused: set " + ", ".join(missing) + " (no defaults in production)"
                 )
-            assert secret_key is not None and keyring is not None
+            if secret_key is None or keyring is None:  # unreachable: narrowed for the type checker
+                raise ConfigError("production start refused: missing secret")
             if len(secret_key) < 32:
                 raise ConfigError("CASEWORK_SECRET_KEY must be at least 32 characters")
             if not Path(keyring).is_file():

@@ -152,43 +152,68 @@ GENDERS = CodeList(
     "genders",
     Code("female", _l("Female"), "Female"),
     Code("male", _l("Male"), "Male"),
-    Code("transgender_nonconforming", _l("Transgender / gender non-conforming"),
-         "Transgender/NonConforming"),
+    Code("transgender_nonconforming", _l("Transgender / gender non-conforming"), "Transgender/NonConforming"),
     Code("unknown", _l("Unknown"), "Unknown"),
 )
 
 MEANS_OF_CONTROL = CodeList(
     "means_of_control",
     Code("debt_bondage", _l("Debt bondage"), "DebtBondage", "Debt bondage"),
-    Code("takes_earnings", _l("Takes or withholds earnings"), "TakesEarnings",
-         "Takes/Withholds Earnings"),
-    Code("restricts_financial_access", _l("Restricts access to finances"),
-         "RestrictsFinancialAccess", "Restricts access to finances"),
-    Code("threats", _l("Threats to the person or others"), "Threats",
-         "Threats to individual or others"),
-    Code("psychological_abuse", _l("Psychological abuse"), "PsychologicalAbuse",
-         "Psychological abuse"),
+    Code("takes_earnings", _l("Takes or withholds earnings"), "TakesEarnings", "Takes/Withholds Earnings"),
+    Code(
+        "restricts_financial_access",
+        _l("Restricts access to finances"),
+        "RestrictsFinancialAccess",
+        "Restricts access to finances",
+    ),
+    Code("threats", _l("Threats to the person or others"), "Threats", "Threats to individual or others"),
+    Code("psychological_abuse", _l("Psychological abuse"), "PsychologicalAbuse", "Psychological abuse"),
     Code("physical_abuse", _l("Physical abuse"), "PhysicalAbuse", "Physical abuse"),
     Code("sexual_abuse", _l("Sexual abuse"), "SexualAbuse", "Sexual abuse"),
-    Code("false_promises", _l("False promises or deception"), "FalsePromises",
-         "False promises/deception"),
-    Code("psychoactive_substances", _l("Use of psychoactive substances"),
-         "PsychoactiveSubstances", "Use of psychoactive substances"),
-    Code("restricts_movement", _l("Denied freedom of movement or kept in isolation"),
-         "RestrictsMovement", "Denied freedom of movement/kept in isolation"),
-    Code("restricts_medical_care", _l("Limits or restricts medical care"),
-         "RestrictsMedicalCare", "Limits/restricts medical services"),
-    Code("excessive_working_hours", _l("Excessive working hours"),
-         "ExcessiveWorkingHours",
-         "Excessive working hours"),
-    Code("uses_children", _l("Restricts access to or manipulates children"),
-         "UsesChildren", "Restricts access to/manipulates children"),
-    Code("threat_of_law_enforcement", _l("Threat of action by law enforcement"),
-         "ThreatOfLawEnforcement", "Threat of action by law enforcement"),
-    Code("withholds_necessities", _l("Withholds or denies basic necessities"),
-         "WithholdsNecessities", "Withholds/denies basic necessities"),
-    Code("withholds_documents", _l("Withholds or destroys identity documents"),
-         "WithholdsDocuments", "Withholds/Destroys Important Documents"),
+    Code("false_promises", _l("False promises or deception"), "FalsePromises", "False promises/deception"),
+    Code(
+        "psychoactive_substances",
+        _l("Use of psychoactive substances"),
+        "PsychoactiveSubstances",
+        "Use of psychoactive substances",
+    ),
+    Code(
+        "restricts_movement",
+        _l("Denied freedom of movement or kept in isolation"),
+        "RestrictsMovement",
+        "Denied freedom of movement/kept in isolation",
+    ),
+    Code(
+        "restricts_medical_care",
+        _l("Limits or restricts medical care"),
+        "RestrictsMedicalCare",
+        "Limits/restricts medical services",
+    ),
+    Code("excessive_working_hours", _l("Excessive working hours"), "ExcessiveWorkingHours", "Excessive working hours"),
+    Code(
+        "uses_children",
+        _l("Restricts access to or manipulates children"),
+        "UsesChildren",
+        "Restricts access to/manipulates children",
+    ),
+    Code(
+        "threat_of_law_enforcement",
+        _l("Threat of action by law enforcement"),
+        "ThreatOfLawEnforcement",
+        "Threat of action by law enforcement",
+    ),
+    Code(
+        "withholds_necessities",
+        _l("Withholds or denies basic necessities"),
+        "WithholdsNecessities",
+        "Withholds/denies basic necessities",
+    ),
+    Code(
+        "withholds_documents",
+        _l("Withholds or destroys identity documents"),
+        "WithholdsDocuments",
+        "Withholds/Destroys Important Documents",
+    ),
     Code("other", _l("Other"), "Other", "Other"),
     Code("not_specified", _l("Not specified"), "NotSpecified", "Not Specified"),
 )
@@ -200,37 +225,39 @@ MEANS_OF_CONTROL = CodeList(
 # have no ctdc_label of their own.
 EXPLOITATION_TYPES = CodeList(
     "exploitation_types",
-    Code("forced_labour", _l("Forced labour or services"), "ForcedLabour",
-         "Forced labour and/or services"),
-    Code("sexual_exploitation", _l("Sexual exploitation"), "SexualExploit",
-         "Sexual exploitation"),
+    Code("forced_labour", _l("Forced labour or services"), "ForcedLabour", "Forced labour and/or services"),
+    Code("sexual_exploitation", _l("Sexual exploitation"), "SexualExploit", "Sexual exploitation"),
     Code("other_exploitation", _l("Other exploitation"), "OtherExploit", "Other"),
     Code("forced_marriage", _l("Forced marriage"), "ForcedMarriage"),
     Code("forced_military", _l("Forced military service"), "ForcedMilitary"),
     Code("organ_removal", _l("Organ removal"), "OrganRemoval"),
-    Code("slavery_and_practices", _l("Slavery and similar practices"),
-         "SlaveryAndPractices"),
+    Code("slavery_and_practices", _l("Slavery and similar practices"), "SlaveryAndPractices"),
 )
 
 LABOUR_SECTORS = CodeList(
     "labour_sectors",
-    Code("agriculture", _l("Agriculture, farms, animal husbandry"), "Agriculture",
-         "Agriculture/Farms/Animal Husbandry"),
-    Code("aquafarming", _l("Aquafarming and fishing"), "Aquafarming",
-         "Aquafarming/Fishing"),
+    Code(
+        "agriculture", _l("Agriculture, farms, animal husbandry"), "Agriculture", "Agriculture/Farms/Animal Husbandry"
+    ),
+    Code("aquafarming", _l("Aquafarming and fishing"), "Aquafarming", "Aquafarming/Fishing"),
     Code("begging", _l("Begging"), "Begging", "Begging"),
     Code("construction", _l("Construction"), "Construction", "Construction"),
     Code("domestic_work", _l("Domestic work"), "DomesticWork", "Domestic Work"),
-    Code("hospitality", _l("Hospitality, restaurants, food service, hotels"),
-         "Hospitality", "Hospitality/Restaurant/Food Service/Hotel"),
-    Code("illicit_activities", _l("Illicit activities"), "IllicitActivities",
-         "Illicit Activities"),
-    Code("manufacturing", _l("Manufacturing and factory work"), "Manufacturing",
-         "Manufacturing/Factory work"),
-    Code("mining_or_drilling", _l("Mining, quarrying, oil and gas extraction"),
-         "MiningOrDrilling", "Mining, Quarrying, Oil/Gas Extraction"),
-    Code("peddling", _l("Peddling and informal street commerce"), "Peddling",
-         "Peddling/informal street commerce"),
+    Code(
+        "hospitality",
+        _l("Hospitality, restaurants, food service, hotels"),
+        "Hospitality",
+        "Hospitality/Restaurant/Food Service/Hotel",
+    ),
+    Code("illicit_activities", _l("Illicit activities"), "IllicitActivities", "Illicit Activities"),
+    Code("manufacturing", _l("Manufacturing and factory work"), "Manufacturing", "Manufacturing/Factory work"),
+    Code(
+        "mining_or_drilling",
+        _l("Mining, quarrying, oil and gas extraction"),
+        "MiningOrDrilling",
+        "Mining, Quarrying, Oil/Gas Extraction",
+    ),
+    Code("peddling", _l("Peddling and informal street commerce"), "Peddling", "Peddling/informal street commerce"),
     Code("transportation", _l("Transportation"), "Transportation", "Transportation"),
     Code("other", _l("Other"), "Other", "Other"),
     Code("not_specified", _l("Not specified"), "NotSpecified", "Not Specified"),
@@ -240,16 +267,18 @@ SEXUAL_EXPLOITATION_TYPES = CodeList(
     "sexual_exploitation_types",
     Code("prostitution", _l("Prostitution"), "Prostitution", "Prostitution"),
     Code("pornography", _l("Pornography"), "Pornography", "Pornography"),
-    Code("remote_interactive_services", _l("Remote interactive services"),
-         "RemoteInteractiveServices", "Remote interactive services"),
-    Code("private_sexual_services", _l("Private sexual services"),
-         "PrivateSexualServices", "Private sexual services"),
+    Code(
+        "remote_interactive_services",
+        _l("Remote interactive services"),
+        "RemoteInteractiveServices",
+        "Remote interactive services",
+    ),
+    Code("private_sexual_services", _l("Private sexual services"), "PrivateSexualServices", "Private sexual services"),
 )
 
 RECRUITER_RELATIONSHIPS = CodeList(
     "recruiter_relationships",
-    Code("intimate_partner", _l("Intimate partner"), "IntimatePartner",
-         "Intimate Partner"),
+    Code("intimate_partner", _l("Intimate partner"), "IntimatePartner", "Intimate Partner"),
     Code("friend", _l("Friend or acquaintance"), "Friend", "Friend/Acquaintance"),
     Code("family", _l("Family member or relative"), "Family", "Family/Relative"),
     Code("other", _l("Other"), "Other", "Other"),
@@ -264,132 +293,179 @@ DATA_SOURCES = CodeList(
 
 # --- Case-side lists (HTCDS-inspired) --------------------------------------------
 
-CASE_STATUSES = _list("case_statuses",
-    ("open", _l("Open")), ("in_assistance", _l("In assistance")),
+CASE_STATUSES = _list(
+    "case_statuses",
+    ("open", _l("Open")),
+    ("in_assistance", _l("In assistance")),
     ("closed", _l("Closed")),
 )
 
-IDENTIFICATION_ROUTES = _list("identification_routes",
+IDENTIFICATION_ROUTES = _list(
+    "identification_routes",
     ("self_referral", _l("Self-referral")),
     ("law_enforcement", _l("Police or other law enforcement")),
     ("labour_inspection", _l("Labour inspection")),
     ("ngo", _l("Non-governmental organisation")),
-    ("iom_or_un", _l("IOM or another UN agency")), ("hotline", _l("Hotline")),
+    ("iom_or_un", _l("IOM or another UN agency")),
+    ("hotline", _l("Hotline")),
     ("embassy_or_consulate", _l("Embassy or consulate")),
     ("health_or_social_services", _l("Health or social services")),
-    ("community_or_family", _l("Community member or family")), ("other", _l("Other")),
+    ("community_or_family", _l("Community member or family")),
+    ("other", _l("Other")),
     ("unknown", _l("Unknown")),
 )
 
-RECRUITMENT_TYPES = _list("recruitment_types",
+RECRUITMENT_TYPES = _list(
+    "recruitment_types",
     ("job_offer", _l("Job offer")),
     ("marriage_or_relationship_offer", _l("Offer of marriage or a relationship")),
     ("education_offer", _l("Offer of education or training")),
     ("migration_or_travel_offer", _l("Offer of migration or travel")),
-    ("abduction", _l("Abduction")), ("sold_by_family", _l("Sold by family")),
-    ("other", _l("Other")), ("unknown", _l("Unknown")),
+    ("abduction", _l("Abduction")),
+    ("sold_by_family", _l("Sold by family")),
+    ("other", _l("Other")),
+    ("unknown", _l("Unknown")),
 )
 
-DOCUMENT_TYPES = _list("document_types",
-    ("passport", _l("Passport")), ("national_id", _l("National identity card")),
+DOCUMENT_TYPES = _list(
+    "document_types",
+    ("passport", _l("Passport")),
+    ("national_id", _l("National identity card")),
     ("birth_certificate", _l("Birth certificate")),
     ("residence_permit", _l("Residence permit")),
-    ("travel_document", _l("Travel document")), ("other", _l("Other")),
+    ("travel_document", _l("Travel document")),
+    ("other", _l("Other")),
 )
 
-SERVICE_KINDS = _list("service_kinds",
-    ("shelter", _l("Shelter")), ("legal", _l("Legal assistance")),
-    ("medical", _l("Medical care")), ("psychosocial", _l("Psychosocial support")),
-    ("return", _l("Return")), ("reintegration", _l("Reintegration")),
+SERVICE_KINDS = _list(
+    "service_kinds",
+    ("shelter", _l("Shelter")),
+    ("legal", _l("Legal assistance")),
+    ("medical", _l("Medical care")),
+    ("psychosocial", _l("Psychosocial support")),
+    ("return", _l("Return")),
+    ("reintegration", _l("Reintegration")),
 )
 
 # order = workflow
-SERVICE_STATUSES = _list("service_statuses",
-    ("needed", _l("Needed")), ("referred", _l("Referred")),
-    ("in_progress", _l("In progress")), ("provided", _l("Provided")),
+SERVICE_STATUSES = _list(
+    "service_statuses",
+    ("needed", _l("Needed")),
+    ("referred", _l("Referred")),
+    ("in_progress", _l("In progress")),
+    ("provided", _l("Provided")),
     ("declined", _l("Declined")),
 )
 
-SHELTER_TYPES = _list("shelter_types",
+SHELTER_TYPES = _list(
+    "shelter_types",
     ("ngo_shelter", _l("NGO shelter")),
     ("government_shelter", _l("Government shelter")),
     ("specialised_shelter_for_minors", _l("Specialised shelter for minors")),
     ("safe_house", _l("Safe house")),
     ("hotel_or_rented", _l("Hotel or rented accommodation")),
-    ("host_family", _l("Host family")), ("other", _l("Other")),
+    ("host_family", _l("Host family")),
+    ("other", _l("Other")),
 )
 
-LEGAL_SERVICE_TYPES = _list("legal_service_types",
+LEGAL_SERVICE_TYPES = _list(
+    "legal_service_types",
     ("counselling", _l("Legal counselling")),
     ("representation", _l("Legal representation")),
     ("residence_permit_application", _l("Residence permit application")),
     ("reflection_period", _l("Recovery and reflection period")),
     ("compensation_claim", _l("Compensation claim")),
-    ("witness_support", _l("Witness support")), ("other", _l("Other")),
+    ("witness_support", _l("Witness support")),
+    ("other", _l("Other")),
 )
 
-PERMIT_STATUSES = _list("permit_statuses",
+PERMIT_STATUSES = _list(
+    "permit_statuses",
     ("not_applied", _l("Not applied for")),
     ("reflection_period", _l("In recovery and reflection period")),
     ("applied", _l("Applied for")),
     ("temporary_permit_granted", _l("Temporary permit granted")),
     ("permanent_permit_granted", _l("Permanent permit granted")),
-    ("refused", _l("Refused")), ("not_needed", _l("Not needed")),
+    ("refused", _l("Refused")),
+    ("not_needed", _l("Not needed")),
 )
 
-LEGAL_PROCEEDING_TYPES = _list("legal_proceeding_types",
-    ("criminal", _l("Criminal")), ("civil", _l("Civil")), ("labour", _l("Labour")),
-    ("administrative", _l("Administrative")), ("immigration", _l("Immigration")),
+LEGAL_PROCEEDING_TYPES = _list(
+    "legal_proceeding_types",
+    ("criminal", _l("Criminal")),
+    ("civil", _l("Civil")),
+    ("labour", _l("Labour")),
+    ("administrative", _l("Administrative")),
+    ("immigration", _l("Immigration")),
     ("none", _l("None")),
 )
 
-LEGAL_OUTCOMES = _list("legal_outcomes",
-    ("pending", _l("Pending")), ("conviction", _l("Conviction")),
-    ("acquittal", _l("Acquittal")), ("settlement", _l("Settlement")),
+LEGAL_OUTCOMES = _list(
+    "legal_outcomes",
+    ("pending", _l("Pending")),
+    ("conviction", _l("Conviction")),
+    ("acquittal", _l("Acquittal")),
+    ("settlement", _l("Settlement")),
     ("compensation_awarded", _l("Compensation awarded")),
-    ("dismissed", _l("Dismissed")), ("withdrawn", _l("Withdrawn")),
+    ("dismissed", _l("Dismissed")),
+    ("withdrawn", _l("Withdrawn")),
     ("other", _l("Other")),
 )
 
-MEDICAL_CARE_TYPES = _list("medical_care_types",
-    ("primary_care", _l("Primary care")), ("emergency_care", _l("Emergency care")),
+MEDICAL_CARE_TYPES = _list(
+    "medical_care_types",
+    ("primary_care", _l("Primary care")),
+    ("emergency_care", _l("Emergency care")),
     ("sexual_and_reproductive_health", _l("Sexual and reproductive health")),
-    ("mental_health", _l("Mental health")), ("dental", _l("Dental care")),
-    ("specialist", _l("Specialist care")), ("medication", _l("Medication")),
+    ("mental_health", _l("Mental health")),
+    ("dental", _l("Dental care")),
+    ("specialist", _l("Specialist care")),
+    ("medication", _l("Medication")),
     ("other", _l("Other")),
 )
 
-PSYCHOSOCIAL_SUPPORT_TYPES = _list("psychosocial_support_types",
+PSYCHOSOCIAL_SUPPORT_TYPES = _list(
+    "psychosocial_support_types",
     ("individual_counselling", _l("Individual counselling")),
     ("group_therapy", _l("Group therapy")),
     ("psychiatric_care", _l("Psychiatric care")),
     ("crisis_intervention", _l("Crisis intervention")),
-    ("family_support", _l("Family support")), ("peer_support", _l("Peer support")),
+    ("family_support", _l("Family support")),
+    ("peer_support", _l("Peer support")),
     ("other", _l("Other")),
 )
 
-RETURN_DOCUMENTS_STATUSES = _list("return_documents_statuses",
+RETURN_DOCUMENTS_STATUSES = _list(
+    "return_documents_statuses",
     ("valid_documents", _l("Valid travel documents held")),
     ("documents_being_issued", _l("Documents being issued")),
     ("emergency_travel_document", _l("Emergency travel document")),
     ("not_needed", _l("Not needed")),
 )
 
-RISK_LEVELS = _list("risk_levels",
-    ("low", _l("Low")), ("medium", _l("Medium")), ("high", _l("High")),
+RISK_LEVELS = _list(
+    "risk_levels",
+    ("low", _l("Low")),
+    ("medium", _l("Medium")),
+    ("high", _l("High")),
 )
 
-REINTEGRATION_COMPONENTS = _list("reintegration_components",
-    ("education", _l("Education")), ("vocational_training", _l("Vocational training")),
+REINTEGRATION_COMPONENTS = _list(
+    "reintegration_components",
+    ("education", _l("Education")),
+    ("vocational_training", _l("Vocational training")),
     ("income_generation", _l("Income generation")),
-    ("employment_support", _l("Employment support")), ("housing", _l("Housing")),
+    ("employment_support", _l("Employment support")),
+    ("housing", _l("Housing")),
     ("family_reunification", _l("Family reunification")),
     ("medical_follow_up", _l("Medical follow-up")),
     ("psychosocial_follow_up", _l("Psychosocial follow-up")),
-    ("legal_follow_up", _l("Legal follow-up")), ("other", _l("Other")),
+    ("legal_follow_up", _l("Legal follow-up")),
+    ("other", _l("Other")),
 )
 
-CONSENT_PURPOSES = _list("consent_purposes",
+CONSENT_PURPOSES = _list(
+    "consent_purposes",
     ("assistance", _l("Assistance")),
     ("referral_sharing", _l("Sharing with a named organisation for a referral")),
     ("anonymised_research", _l("Anonymised research use")),
@@ -398,46 +474,70 @@ CONSENT_PURPOSES = _list("consent_purposes",
     ("media_or_advocacy", _l("Media or advocacy")),
 )
 
-CONSENT_DECISIONS = _list("consent_decisions",
-    ("granted", _l("Granted")), ("refused", _l("Refused")),
+CONSENT_DECISIONS = _list(
+    "consent_decisions",
+    ("granted", _l("Granted")),
+    ("refused", _l("Refused")),
 )
 
-CONSENT_METHODS = _list("consent_methods",
-    ("written", _l("Written")), ("verbal", _l("Verbal")),
-    ("guardian", _l("Given by a guardian")), ("electronic", _l("Electronic")),
+CONSENT_METHODS = _list(
+    "consent_methods",
+    ("written", _l("Written")),
+    ("verbal", _l("Verbal")),
+    ("guardian", _l("Given by a guardian")),
+    ("electronic", _l("Electronic")),
 )
 
-CONSENT_GIVERS = _list("consent_givers",
-    ("victim", _l("The person assisted")), ("guardian", _l("Guardian")),
+CONSENT_GIVERS = _list(
+    "consent_givers",
+    ("victim", _l("The person assisted")),
+    ("guardian", _l("Guardian")),
     ("legal_representative", _l("Legal representative")),
 )
 
-REFERRAL_STATUSES = _list("referral_statuses",
-    ("pending", _l("Pending")), ("accepted", _l("Accepted")),
-    ("declined", _l("Declined")), ("completed", _l("Completed")),
+REFERRAL_STATUSES = _list(
+    "referral_statuses",
+    ("pending", _l("Pending")),
+    ("accepted", _l("Accepted")),
+    ("declined", _l("Declined")),
+    ("completed", _l("Completed")),
     ("revoked", _l("Revoked")),
 )
 
 # what a referral may share with a partner
-REFERRAL_SCOPE_FIELDS = _list("referral_scope_fields",
-    ("given_name", _l("Given name")), ("family_name", _l("Family name")),
-    ("aliases", _l("Aliases")), ("date_of_birth", _l("Date of birth")),
-    ("age", _l("Age")), ("gender", _l("Gender")), ("citizenship", _l("Citizenship")),
-    ("languages", _l("Languages")), ("contact_phone", _l("Phone number")),
-    ("contact_email", _l("Email address")), ("address", _l("Address")),
-    ("identity_document", _l("Identity document")), ("needs", _l("Assistance needed")),
+REFERRAL_SCOPE_FIELDS = _list(
+    "referral_scope_fields",
+    ("given_name", _l("Given name")),
+    ("family_name", _l("Family name")),
+    ("aliases", _l("Aliases")),
+    ("date_of_birth", _l("Date of birth")),
+    ("age", _l("Age")),
+    ("gender", _l("Gender")),
+    ("citizenship", _l("Citizenship")),
+    ("languages", _l("Languages")),
+    ("contact_phone", _l("Phone number")),
+    ("contact_email", _l("Email address")),
+    ("address", _l("Address")),
+    ("identity_document", _l("Identity document")),
+    ("needs", _l("Assistance needed")),
     ("trafficking_profile", _l("Trafficking profile")),
     ("case_notes_shared", _l("Case notes marked for sharing")),
 )
 
-ORGANISATION_KINDS = _list("organisation_kinds",
-    ("lead_agency", _l("Lead agency")), ("partner_ngo", _l("Partner NGO")),
-    ("government", _l("Government agency")), ("research", _l("Research institution")),
+ORGANISATION_KINDS = _list(
+    "organisation_kinds",
+    ("lead_agency", _l("Lead agency")),
+    ("partner_ngo", _l("Partner NGO")),
+    ("government", _l("Government agency")),
+    ("research", _l("Research institution")),
 )
 
-ROLES = _list("roles",
-    ("admin", _l("Administrator")), ("supervisor", _l("Supervisor")),
-    ("caseworker", _l("Caseworker")), ("partner", _l("Partner organisation staff")),
+ROLES = _list(
+    "roles",
+    ("admin", _l("Administrator")),
+    ("supervisor", _l("Supervisor")),
+    ("caseworker", _l("Caseworker")),
+    ("partner", _l("Partner organisation staff")),
     ("researcher", _l("Researcher")),
 )
 
@@ -454,9 +554,7 @@ LANGUAGES = CodeList(  # UI languages; each language's own name, never translate
 # territories: groupings (EU, EZ, UN, QO), pseudo-locales (XA, XB), unknown (ZZ) and
 # codes ISO only "exceptionally reserves" (AC, CP, CQ, DG, EA, IC, TA).
 # XK (Kosovo, user-assigned) is kept: it is used in practice.
-_NOT_COUNTRIES = frozenset(
-    {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"}
-)
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AC", "CP", "CQ", "DG", "EA", "IC", "TA"})
 
 
 @lru_cache(maxsize=32)
@@ -496,22 +594,52 @@ COUNTRIES: CodeList = _DerivedCodeList(
 ALL_LISTS: dict[str, CodeList] = {
     cl.name: cl
     for cl in (
-        GENDERS, MEANS_OF_CONTROL, EXPLOITATION_TYPES, LABOUR_SECTORS,
-        SEXUAL_EXPLOITATION_TYPES, RECRUITER_RELATIONSHIPS, DATA_SOURCES, CASE_STATUSES,
-        IDENTIFICATION_ROUTES, RECRUITMENT_TYPES, DOCUMENT_TYPES, SERVICE_KINDS,
-        SERVICE_STATUSES, SHELTER_TYPES, LEGAL_SERVICE_TYPES, PERMIT_STATUSES,
-        LEGAL_PROCEEDING_TYPES, LEGAL_OUTCOMES, MEDICAL_CARE_TYPES,
-        PSYCHOSOCIAL_SUPPORT_TYPES, RETURN_DOCUMENTS_STATUSES, RISK_LEVELS,
-        REINTEGRATION_COMPONENTS, CONSENT_PURPOSES,
-        CONSENT_DECISIONS, CONSENT_METHODS, CONSENT_GIVERS, REFERRAL_STATUSES,
-        REFERRAL_SCOPE_FIELDS, ORGANISATION_KINDS, ROLES, LANGUAGES, COUNTRIES,
+        GENDERS,
+        MEANS_OF_CONTROL,
+        EXPLOITATION_TYPES,
+        LABOUR_SECTORS,
+        SEXUAL_EXPLOITATION_TYPES,
+        RECRUITER_RELATIONSHIPS,
+        DATA_SOURCES,
+        CASE_STATUSES,
+        IDENTIFICATION_ROUTES,
+        RECRUITMENT_TYPES,
+        DOCUMENT_TYPES,
+        SERVICE_KINDS,
+        SERVICE_STATUSES,
+        SHELTER_TYPES,
+        LEGAL_SERVICE_TYPES,
+        PERMIT_STATUSES,
+        LEGAL_PROCEEDING_TYPES,
+        LEGAL_OUTCOMES,
+        MEDICAL_CARE_TYPES,
+        PSYCHOSOCIAL_SUPPORT_TYPES,
+        RETURN_DOCUMENTS_STATUSES,
+        RISK_LEVELS,
+        REINTEGRATION_COMPONENTS,
+        CONSENT_PURPOSES,
+        CONSENT_DECISIONS,
+        CONSENT_METHODS,
+        CONSENT_GIVERS,
+        REFERRAL_STATUSES,
+        REFERRAL_SCOPE_FIELDS,
+        ORGANISATION_KINDS,
+        ROLES,
+        LANGUAGES,
+        COUNTRIES,
     )
 }
 
 # (upper bound inclusive, CTDC ageBroad band)
 _AGE_BANDS: tuple[tuple[int, str], ...] = (
-    (8, "0--8"), (17, "9--17"), (20, "18--20"), (23, "21--23"), (26, "24--26"),
-    (29, "27--29"), (38, "30--38"), (47, "39--47"),
+    (8, "0--8"),
+    (17, "9--17"),
+    (20, "18--20"),
+    (23, "21--23"),
+    (26, "24--26"),
+    (29, "27--29"),
+    (38, "30--38"),
+    (47, "39--47"),
 )
 
 

@@ -32,37 +32,90 @@ SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # these prefixes must never change: reordering or removing a code corrupts stored data.
 BITMASK_SNAPSHOT = {
     "MEANS_OF_CONTROL": (
-        "debt_bondage", "takes_earnings", "restricts_financial_access", "threats",
-        "psychological_abuse", "physical_abuse", "sexual_abuse", "false_promises",
-        "psychoactive_substances", "restricts_movement", "restricts_medical_care",
-        "excessive_working_hours", "uses_children", "threat_of_law_enforcement",
-        "withholds_necessities", "withholds_documents", "other", "not_specified",
+        "debt_bondage",
+        "takes_earnings",
+        "restricts_financial_access",
+        "threats",
+        "psychological_abuse",
+        "physical_abuse",
+        "sexual_abuse",
+        "false_promises",
+        "psychoactive_substances",
+        "restricts_movement",
+        "restricts_medical_care",
+        "excessive_working_hours",
+        "uses_children",
+        "threat_of_law_enforcement",
+        "withholds_necessities",
+        "withholds_documents",
+        "other",
+        "not_specified",
     ),
     "EXPLOITATION_TYPES": (
-        "forced_labour", "sexual_exploitation", "other_exploitation", "forced_marriage",
-        "forced_military", "organ_removal", "slavery_and_practices",
+        "forced_labour",
+        "sexual_exploitation",
+        "other_exploitation",
+        "forced_marriage",
+        "forced_military",
+        "organ_removal",
+        "slavery_and_practices",
     ),
     "LABOUR_SECTORS": (
-        "agriculture", "aquafarming", "begging", "construction", "domestic_work",
-        "hospitality", "illicit_activities", "manufacturing", "mining_or_drilling",
-        "peddling", "transportation", "other", "not_specified",
+        "agriculture",
+        "aquafarming",
+        "begging",
+        "construction",
+        "domestic_work",
+        "hospitality",
+        "illicit_activities",
+        "manufacturing",
+        "mining_or_drilling",
+        "peddling",
+        "transportation",
+        "other",
+        "not_specified",
     ),
     "SEXUAL_EXPLOITATION_TYPES": (
-        "prostitution", "pornography", "remote_interactive_services",
+        "prostitution",
+        "pornography",
+        "remote_interactive_services",
         "private_sexual_services",
     ),
     "RECRUITER_RELATIONSHIPS": (
-        "intimate_partner", "friend", "family", "other", "unknown",
+        "intimate_partner",
+        "friend",
+        "family",
+        "other",
+        "unknown",
     ),
     "REINTEGRATION_COMPONENTS": (
-        "education", "vocational_training", "income_generation", "employment_support",
-        "housing", "family_reunification", "medical_follow_up",
-        "psychosocial_follow_up", "legal_follow_up", "other",
+        "education",
+        "vocational_training",
+        "income_generation",
+        "employment_support",
+        "housing",
+        "family_reunification",
+        "medical_follow_up",
+        "psychosocial_follow_up",
+        "legal_follow_up",
+        "other",
     ),
     "REFERRAL_SCOPE_FIELDS": (
-        "given_name", "family_name", "aliases", "date_of_birth", "age", "gender",
-        "citizenship", "languages", "contact_phone", "contact_email", "address",
-        "identity_document", "needs", "trafficking_profile", "case_notes_shared",
+        "given_name",
+        "family_name",
+        "aliases",
+        "date_of_birth",
+        "age",
+        "gender",
+        "citizenship",
+        "languages",
+        "contact_phone",
+        "contact_email",
+        "address",
+        "identity_document",
+        "needs",
+        "trafficking_profile",
+        "case_notes_shared",
     ),
 }
 
@@ -119,21 +172,18 @@ def test_flag_lists_have_ctdc_names() -> None:
         for c in code_list:
             assert c.ctdc and re.fullmatch(r"[A-Z][A-Za-z]*", c.ctdc)
     # the concatenated labels the contract lists
-    assert MEANS_OF_CONTROL.get("withholds_documents").ctdc_label == (
-        "Withholds/Destroys Important Documents"
-    )
-    assert EXPLOITATION_TYPES.get("forced_labour").ctdc_label == (
-        "Forced labour and/or services"
-    )
+    assert MEANS_OF_CONTROL.get("withholds_documents").ctdc_label == ("Withholds/Destroys Important Documents")
+    assert EXPLOITATION_TYPES.get("forced_labour").ctdc_label == ("Forced labour and/or services")
     assert RECRUITER_RELATIONSHIPS.get("unknown").ctdc_label == "Not Specified"
     assert {c.ctdc for c in GENDERS} == {
-        "Female", "Male", "Transgender/NonConforming", "Unknown",
+        "Female",
+        "Male",
+        "Transgender/NonConforming",
+        "Unknown",
     }
 
 
-@pytest.mark.parametrize(
-    ("prefix", "code_list"), FLAG_LISTS, ids=[p for p, _ in FLAG_LISTS]
-)
+@pytest.mark.parametrize(("prefix", "code_list"), FLAG_LISTS, ids=[p for p, _ in FLAG_LISTS])
 def test_flag_columns_exist_in_header_order(prefix: str, code_list: CodeList) -> None:
     if not HEADER.exists():
         pytest.skip(f"{HEADER} missing")
@@ -172,9 +222,7 @@ def test_mask_none_and_errors() -> None:
 def test_bitmask_lists_are_append_only(name: str) -> None:
     snapshot = BITMASK_SNAPSHOT[name]
     current = tuple(c.code for c in getattr(vocab, name))
-    assert current[: len(snapshot)] == snapshot, (
-        f"{name} was reordered or shrunk: only append new codes at the end"
-    )
+    assert current[: len(snapshot)] == snapshot, f"{name} was reordered or shrunk: only append new codes at the end"
 
 
 def test_lookup_helpers() -> None:
@@ -193,10 +241,25 @@ def test_lookup_helpers() -> None:
 @pytest.mark.parametrize(
     ("age", "band"),
     [
-        (0, "0--8"), (8, "0--8"), (9, "9--17"), (17, "9--17"), (18, "18--20"),
-        (20, "18--20"), (21, "21--23"), (23, "21--23"), (24, "24--26"), (26, "24--26"),
-        (27, "27--29"), (29, "27--29"), (30, "30--38"), (38, "30--38"), (39, "39--47"),
-        (47, "39--47"), (48, "48+"), (99, "48+"), (None, "-99"),
+        (0, "0--8"),
+        (8, "0--8"),
+        (9, "9--17"),
+        (17, "9--17"),
+        (18, "18--20"),
+        (20, "18--20"),
+        (21, "21--23"),
+        (23, "21--23"),
+        (24, "24--26"),
+        (26, "24--26"),
+        (27, "27--29"),
+        (29, "27--29"),
+        (30, "30--38"),
+        (38, "30--38"),
+        (39, "39--47"),
+        (47, "39--47"),
+        (48, "48+"),
+        (99, "48+"),
+        (None, "-99"),
     ],
 )
 def test_age_band(age: int | None, band: str) -> None:

@@ -40,6 +40,3 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_mac: Mapped[str] = mapped_column(String(64))
-
-
-

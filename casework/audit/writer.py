@@ -108,13 +108,20 @@ def record(
     return event
 
 
+def record_now(action: str, **kwargs: Any) -> None:
+    """Append an event in a transaction of its own, committed at once, whatever becomes of the
+    request (used for reads and refusals: they must be on record even if the request fails).
+    Call it before the request's session writes anything, or after it has rolled back."""
+    with separate_session() as own:
+        record(action, db=own, **kwargs)
+
+
 def record_refusal(action: str, *, case_id: uuid.UUID | None = None, reason: str = "") -> None:
     """Audit a refused access in a transaction of its own: the request itself is aborted."""
     details = {"reason": reason} if reason else None
     if has_request_context():
         details = {**(details or {}), "endpoint": request.endpoint or ""}
-    with separate_session() as own:
-        record(action, outcome="refused", case_id=case_id, details=details, db=own)
+    record_now(action, outcome="refused", case_id=case_id, details=details)
 
 
 def _current_actor() -> Any:

@@ -129,14 +129,10 @@ class TraffickingProfile(UuidPrimaryKey, CaseOwned, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     exploitation_types: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.EXPLOITATION_TYPES))
     labour_sectors: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.LABOUR_SECTORS))
-    sexual_exploitation_types: Mapped[frozenset[str] | None] = mapped_column(
-        CodeSet(vocab.SEXUAL_EXPLOITATION_TYPES)
-    )
+    sexual_exploitation_types: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.SEXUAL_EXPLOITATION_TYPES))
     means_of_control: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.MEANS_OF_CONTROL))
     recruitment_type: Mapped[str | None] = mapped_column(String(40))  # RECRUITMENT_TYPES
-    recruiter_relationships: Mapped[frozenset[str] | None] = mapped_column(
-        CodeSet(vocab.RECRUITER_RELATIONSHIPS)
-    )
+    recruiter_relationships: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.RECRUITER_RELATIONSHIPS))
     abducted: Mapped[bool | None] = mapped_column(Boolean)
     age_at_recruitment: Mapped[int | None] = mapped_column(Integer)
     age_at_exploitation_start: Mapped[int | None] = mapped_column(Integer)

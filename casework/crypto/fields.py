@@ -104,9 +104,7 @@ class DataKeyOwner:
         if self.key_destroyed_at is not None:
             return None
         if self.wrapped_key is None:
-            self.wrapped_key, self.wrapping_key_id, aead = new_data_key(
-                get_keyring(), self.__tablename__, self.id
-            )
+            self.wrapped_key, self.wrapping_key_id, aead = new_data_key(get_keyring(), self.__tablename__, self.id)
             self.__dict__["_casework_dk"] = (self.wrapped_key, aead)
             return aead
         cached = self.__dict__.get("_casework_dk")
