@@ -86,6 +86,9 @@ class Database:
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine with the pragmas casework relies on (SQLite: FKs, WAL, busy timeout)."""
     kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver casework ships with; plain URLs would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 def select_locale() -> str:
     languages = current_app.config["CASEWORK"].languages
+    if not has_request_context():  # CLI commands speak the first (default) language
+        return languages[0]
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return str(current_user.language)
     chosen = session.get("language")

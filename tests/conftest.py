@@ -65,9 +65,9 @@ def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
+    from casework.db import make_engine
 
-    engine = create_engine(url)
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
@@ -299,3 +299,17 @@ def make_referral(app: Flask, make_consent: Callable[..., Any]) -> Callable[...,
             return referral
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL tests share one database and browser tests one port range: keep each group
+    on a single xdist worker (scripts/test runs with --dist loadgroup). Browser tests run only
+    when CASEWORK_BROWSER_TESTS=1."""
+    browsers_on = os.environ.get("CASEWORK_BROWSER_TESTS") == "1"
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+            if not browsers_on:
+                item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))

@@ -56,3 +56,35 @@ def create_command(email: str, role: str, org_name: str, display_name: str | Non
     click.echo(f"created {user.role} {user.email} in {org.name}")
     if generate_password:
         click.echo(f"one-time password (shown once, must be changed at first sign-in): {password}")
+
+
+@users_cli.command("bootstrap")
+@click.option("--email", default="admin@casework.local", show_default=True)
+@click.option("--org", "org_name", default="Lead agency", show_default=True)
+@with_appcontext
+def bootstrap_command(email: str, org_name: str) -> None:
+    """Create the first administrator if there is none; print its one-time password once."""
+    from sqlalchemy import select
+
+    from casework.auth.models import User
+
+    if session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))).first():
+        click.echo("an administrator exists; nothing to do")
+        return
+    password = secrets.token_urlsafe(15)
+    org = admin_services.get_or_create_organisation(org_name, "lead_agency")
+    admin_services.create_user(
+        email=email,
+        display_name="Administrator",
+        role="admin",
+        organisation=org,
+        password=password,
+        must_change_password=True,
+        actor=None,
+    )
+    session.commit()
+    click.echo("=" * 64)
+    click.echo(f"First administrator: {email}")
+    click.echo(f"One-time password (shown once; change it at first sign-in): {password}")
+    click.echo("Two-factor authentication is set up at first sign-in.")
+    click.echo("=" * 64)

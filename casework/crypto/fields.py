@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar, overload
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import LargeBinary, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -43,7 +44,8 @@ class Erased:
         return cls._instance
 
     def __str__(self) -> str:
-        return str(_l("[erased]"))
+        # Translated on pages; plain English in CLI output and logs.
+        return str(_l("[erased]")) if has_request_context() else "[erased]"
 
     def __repr__(self) -> str:
         return "ERASED"

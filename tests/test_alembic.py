@@ -1,0 +1,49 @@
+"""The migrations give exactly the models' schema, on SQLite and PostgreSQL, and round-trip."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from casework import migrate
+from casework.db import Base, get_db
+
+
+def _diff(app) -> list:
+    with get_db(app).engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def _check_upgrade_matches_models(make_app) -> None:
+    app = make_app(create_schema=False)
+    with app.app_context():
+        migrate.upgrade("head")
+    assert _diff(app) == []
+    with app.app_context():
+        migrate.downgrade("base")
+    tables = set(inspect(get_db(app).engine).get_table_names()) - {"alembic_version"}
+    assert tables == set()
+    with app.app_context():
+        migrate.upgrade("head")
+    assert _diff(app) == []
+
+
+def test_sqlite_upgrade_matches_models_and_round_trips(make_app):
+    _check_upgrade_matches_models(make_app)
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_matches_models_and_round_trips(make_app):
+    _check_upgrade_matches_models(make_app)
+
+
+def test_single_head(make_app):
+    from alembic.script import ScriptDirectory
+
+    app = make_app(create_schema=False)
+    with app.app_context():
+        heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
+    assert len(heads) == 1

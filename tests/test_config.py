@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+
+from casework import ConfigError, create_app
+from casework.config import Config
+from casework.crypto.keyring import Keyring
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path: Path):
+    with pytest.raises(ConfigError) as excinfo:
+        create_app({"env": "production", "instance_path": tmp_path})
+    message = str(excinfo.value)
+    for name in ("CASEWORK_DATABASE_URL", "CASEWORK_SECRET_KEY", "CASEWORK_KEYRING"):
+        assert name in message
+
+
+def test_production_refuses_a_short_secret(tmp_path: Path):
+    keyring = tmp_path / "k.json"
+    Keyring.generate().save(keyring)
+    with pytest.raises(ConfigError, match="at least 32"):
+        Config.from_env(
+            tmp_path,
+            environ={
+                "CASEWORK_ENV": "production",
+                "CASEWORK_DATABASE_URL": "sqlite://",
+                "CASEWORK_SECRET_KEY": "short",
+                "CASEWORK_KEYRING": str(keyring),
+            },
+        )
+
+
+def test_production_refuses_a_missing_keyring_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="names no file"):
+        Config.from_env(
+            tmp_path,
+            environ={
+                "CASEWORK_ENV": "production",
+                "CASEWORK_DATABASE_URL": "sqlite://",
+                "CASEWORK_SECRET_KEY": "x" * 40,
+                "CASEWORK_KEYRING": str(tmp_path / "missing.json"),
+            },
+        )
+
+
+def test_production_does_not_create_a_keyring(tmp_path: Path):
+    keyring = tmp_path / "k.json"
+    Keyring.generate().save(keyring)
+    app = create_app(
+        Config.from_env(
+            tmp_path,
+            environ={
+                "CASEWORK_ENV": "production",
+                "CASEWORK_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                "CASEWORK_SECRET_KEY": "x" * 40,
+                "CASEWORK_KEYRING": str(keyring),
+            },
+        )
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SECRET_KEY"] == "x" * 40
+
+
+def test_development_creates_random_instance_secrets_once(tmp_path: Path):
+    first = Config.from_env(tmp_path, environ={})
+    second = Config.from_env(tmp_path, environ={})
+    assert first.secret_key == second.secret_key and len(first.secret_key) >= 48
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.database_url.startswith("sqlite:///")
+
+
+def test_unknown_environment_and_keys_are_refused(tmp_path: Path):
+    with pytest.raises(ConfigError):
+        Config.from_env(tmp_path, environ={"CASEWORK_ENV": "staging"})
+    with pytest.raises(ConfigError, match="unknown configuration keys"):
+        Config.from_env(tmp_path, environ={}, overrides={"secrett_key": "x"})
+
+
+def test_config_is_frozen(tmp_path: Path):
+    cfg = Config.from_env(tmp_path, environ={})
+    with pytest.raises(AttributeError):
+        cfg.secret_key = "changed"  # type: ignore[misc]
