@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,6 +181,10 @@ def load_or_create(path: Path, create: bool) -> Keyring:
         return Keyring.load(path)
     keyring = Keyring.generate()
     keyring.save(path)
+    sys.stderr.write(
+        f"\n*** DEVELOPMENT KEYRING CREATED at {path} — not for real victims' data: "
+        "see README 'Configuration' ***\n\n"
+    )
     log.warning(
         "=" * 72 + "\nDEVELOPMENT KEYRING CREATED at %s.\nIt encrypts every victim's data: "
         "lose it and the data is gone, leak it and the data is exposed.\nIn production create "
