@@ -95,8 +95,11 @@ def _handle_http(exc: HTTPException) -> tuple[str, int] | Response:
 
 
 def _handle_csrf(_exc: CSRFError) -> tuple[str, int]:
-    page, _status = _error_page(400)
-    return page, 400
+    message = _l(
+        "Your form expired or did not come from this site, so nothing was saved. "
+        "Go back, reload the page and submit it again."
+    )
+    return render_template("error.html", status=400, message=message), 400
 
 
 def _handle_unexpected(exc: Exception) -> tuple[str, int]:
