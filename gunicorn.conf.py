@@ -1,0 +1,22 @@
+"""gunicorn settings for production (scripts/serve). Override with GUNICORN_* / CASEWORK_* env vars."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("CASEWORK_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("CASEWORK_WORKERS", str(multiprocessing.cpu_count() * 2 + 1)))
+worker_class = "gthread"
+threads = int(os.environ.get("CASEWORK_THREADS", "4"))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# No preload: each worker opens its own database pool after the fork.
+preload_app = False
+max_requests = 5000
+max_requests_jitter = 500
+forwarded_allow_ips = os.environ.get("CASEWORK_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The access log has the path without its query string; casework puts no victim data in URLs,
+# and this keeps it that way even if a client adds some.
+accesslog = "-"
+access_log_format = '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
+errorlog = "-"
