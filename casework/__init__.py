@@ -69,6 +69,8 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     for feature in FEATURES:
         views = importlib.import_module(f"casework.{feature}.views")
         app.register_blueprint(views.bp)
+    # Data-rights pages (erasure, subject access) live with retention in casework.admin.
+    app.register_blueprint(importlib.import_module("casework.admin.privacy_views").bp)
 
     from casework import cli
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from casework.db import session, utcnow
 
@@ -45,6 +45,7 @@ class Permission(StrEnum):
     """What a role may do at all; which case it may do it to is decided by the case scope."""
 
     CASE_READ = "case.read"
+    CASE_LIST = "case.list"  # lists and name search of the organisation's own cases (staff only)
     CASE_CREATE = "case.create"
     CASE_EDIT = "case.edit"
     CASE_ASSIGN = "case.assign"
@@ -53,6 +54,7 @@ class Permission(StrEnum):
     CASE_BREAK_GLASS = "case.break_glass"
     CASE_AUDIT_VIEW = "case.audit_view"
     SERVICE_RECORD = "service.record"
+    SERVICE_REOPEN = "service.reopen"  # move a provided/declined service back to an open status
     CONSENT_RECORD = "consent.record"
     CONSENT_OVERRIDE = "consent.override"
     REFERRAL_CREATE = "referral.create"
@@ -76,6 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {
             P.CASE_READ,
+            P.CASE_LIST,
             P.CASE_CREATE,
             P.CASE_EDIT,
             P.CASE_ASSIGN,
@@ -84,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASE_BREAK_GLASS,
             P.CASE_AUDIT_VIEW,
             P.SERVICE_RECORD,
+            P.SERVICE_REOPEN,
             P.CONSENT_RECORD,
             P.CONSENT_OVERRIDE,
             P.REFERRAL_CREATE,
@@ -97,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASEWORKER: frozenset(
         {
             P.CASE_READ,
+            P.CASE_LIST,
             P.CASE_CREATE,
             P.CASE_EDIT,
             P.SERVICE_RECORD,
@@ -127,7 +132,9 @@ CODED_FIELDS = frozenset(
     }
 )  # fmt: skip
 ALWAYS_VISIBLE = frozenset({"id", "reference", "status", "opened_on", "closed_on"})
-STAFF_ONLY = frozenset({"assigned_to", "owner_org", "narrative", "notes", "services", "consents", "timeline"})
+STAFF_ONLY = frozenset(
+    {"assigned_to", "owner_org", "narrative", "notes", "services", "consents", "referrals", "timeline"}
+)
 ALL_CASE_FIELDS = (
     IDENTIFYING_FIELDS
     | CODED_FIELDS
@@ -201,15 +208,32 @@ def has_permission(user: Any, permission: Permission) -> bool:
 
 # -- the case scope -----------------------------------------------------------------------------
 def active_consent_condition(purpose: str, on: date, organisation_id: Any = None) -> ColumnElement[bool]:
-    """SQL: a consent row of ``purpose`` that is granted, started, unexpired, not withdrawn."""
+    """SQL over Consent: a row of ``purpose`` that is granted, started, unexpired, not withdrawn
+    on ``on``, AND is the person's latest decision for that purpose (and organisation): a later
+    record (a refusal, or a newer grant that was since withdrawn or expired) supersedes it.
+    The same rule as ``casework.consent.services.current_consents``."""
+    from sqlalchemy.orm import aliased
+
     from casework.consent.models import Consent
 
+    later = aliased(Consent)
+    superseded = exists().where(
+        later.case_id == Consent.case_id,
+        later.purpose == Consent.purpose,
+        later.organisation_id.is_not_distinct_from(Consent.organisation_id),
+        later.given_on <= on,
+        or_(
+            later.given_on > Consent.given_on,
+            and_(later.given_on == Consent.given_on, later.recorded_at > Consent.recorded_at),
+        ),
+    )
     conditions = [
         Consent.purpose == purpose,
         Consent.decision == "granted",
         Consent.given_on <= on,
         or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > on),
         or_(Consent.expires_on.is_(None), Consent.expires_on >= on),
+        ~superseded,
     ]
     if organisation_id is not None:
         conditions.append(Consent.organisation_id == organisation_id)
@@ -217,16 +241,64 @@ def active_consent_condition(purpose: str, on: date, organisation_id: Any = None
 
 
 def partner_referral_condition(user: User, on: date) -> ColumnElement[bool]:
-    """SQL over Referral: accepted, to the user's organisation, resting on active consent."""
-    from casework.consent.models import Consent
+    """SQL over Referral: accepted, to the user's organisation, and resting EITHER on consent
+    (its own consent record not withdrawn, and the person's current decision on sharing with
+    this organisation granted and in force) OR, only while no consent record is attached, on
+    an emergency override in force that no later decision of the person has replaced."""
+    from casework.consent.models import Consent, ConsentOverride
     from casework.partners.models import Referral
 
-    consent_ok = exists().where(
+    org_id = user.organisation_id
+    own_consent = exists().where(
         Consent.id == Referral.consent_id,
         Consent.case_id == Referral.case_id,
-        active_consent_condition("referral_sharing", on, user.organisation_id),
+        Consent.organisation_id == org_id,
+        Consent.decision == "granted",
+        or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > on),
     )
-    return and_(Referral.to_org_id == user.organisation_id, Referral.status == "accepted", consent_ok)
+    current_consent = exists().where(
+        Consent.case_id == Referral.case_id, active_consent_condition("referral_sharing", on, org_id)
+    )
+    decided_since = exists().where(
+        Consent.case_id == ConsentOverride.case_id,
+        Consent.purpose == "referral_sharing",
+        Consent.organisation_id == org_id,
+        Consent.recorded_at >= ConsentOverride.created_at,
+    )
+    override_ok = exists().where(
+        ConsentOverride.id == Referral.override_id,
+        ConsentOverride.case_id == Referral.case_id,
+        ConsentOverride.organisation_id == org_id,
+        ConsentOverride.ended_at.is_(None),
+        ConsentOverride.starts_on <= on,
+        ConsentOverride.expires_on >= on,
+        ~decided_since,
+    )
+    rests_on = or_(
+        and_(Referral.consent_id.is_not(None), own_consent, current_consent),
+        and_(Referral.consent_id.is_(None), override_ok),
+    )
+    return and_(Referral.to_org_id == org_id, Referral.status == "accepted", rests_on)
+
+
+def referral_scope(user: Any) -> ColumnElement[bool]:
+    """SQL over Referral: which referrals a user may see at all.
+
+    A partner sees those addressed to its organisation (a pending or ended one as metadata
+    only: its case stays outside the partner's case scope); staff see the referrals of the
+    cases in their case scope.
+    """
+    from casework.cases.models import Case
+    from casework.partners.models import Referral
+
+    role = role_of(user)
+    if role is None or not user.active:
+        return false()
+    if role is Role.PARTNER:
+        return Referral.to_org_id == user.organisation_id
+    if role in (Role.SUPERVISOR, Role.CASEWORKER):
+        return exists().where(Case.id == Referral.case_id, case_scope(user))
+    return false()
 
 
 def case_scope(user: Any, on: date | None = None) -> ColumnElement[bool]:
@@ -261,7 +333,7 @@ def scoped_cases(user: Any) -> Select[tuple[Case]]:
     return select(Case).where(case_scope(user))
 
 
-def is_owner_staff(user: Any, case: Case) -> bool:
+def is_owner_staff(user: Any, case: Case | RedactedCase) -> bool:
     role = role_of(user)
     return role in (Role.SUPERVISOR, Role.CASEWORKER) and case.owner_org_id == user.organisation_id
 
@@ -284,17 +356,41 @@ def load_case(case_id: uuid.UUID | str, permission: Permission = Permission.CASE
         refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
     if not has_permission(user, permission) or not _case_permission(user, case, permission):
         refuse(f"case.{permission.value}", case_id=case_uuid, status=403, reason="permission")
-    if permission is Permission.CASE_READ:
+    if permission is Permission.CASE_READ or _is_page_view():
         from casework.audit import writer
 
-        # Every view of a case is on record, in its own transaction (see writer.record_now).
-        writer.record_now("case.view", case_id=case.id, target=case, actor=user)
+        # Every view of a case is on record, in its own transaction (see writer.record_now):
+        # reading it, and any page that shows it (an edit form, a summary, an erase page).
+        writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=_page_details())
     return case
 
 
-def _case_permission(user: Any, case: Case, permission: Permission) -> bool:
+def _page_details() -> dict[str, str] | None:
+    """Which page showed the case (an endpoint name: a code, never data)."""
+    from flask import has_request_context, request
+
+    return {"endpoint": request.endpoint} if has_request_context() and request.endpoint else None
+
+
+def _is_page_view() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method == "GET"
+
+
+def _case_permission(user: Any, case: Case | RedactedCase, permission: Permission) -> bool:
     """Case-level refinements of the role table."""
     role = role_of(user)
+    if permission is P.CASE_AUDIT_VIEW:
+        # The owner organisation's supervisors only: break-glass opens a case, not its trail.
+        return role is Role.SUPERVISOR and is_owner_staff(user, case)
+    if permission is P.CASE_ERASE:
+        # Only the owner organisation's supervisors erase: break-glass access never does.
+        return role is Role.SUPERVISOR and is_owner_staff(user, case)
+    if permission is P.SUMMARY_PRINT:
+        # Summaries and subject-access copies leave the system: the owner organisation's staff
+        # make them, never a partner or a break-glass visitor.
+        return is_owner_staff(user, case)
     if role is Role.PARTNER:
         return permission in (P.CASE_READ, P.SERVICE_RECORD, P.NOTE_ADD, P.REFERRAL_RESPOND)
     if case.status == "closed" and permission in (P.CASE_EDIT, P.SERVICE_RECORD, P.REFERRAL_CREATE):
@@ -302,11 +398,32 @@ def _case_permission(user: Any, case: Case, permission: Permission) -> bool:
     return True
 
 
-def can(user: Any, permission: Permission, case: Case | None = None) -> bool:
+def can(user: Any, permission: Permission, case: Case | RedactedCase | None = None) -> bool:
     """For templates and services: may ``user`` do this (to this case, already in scope)?"""
     if not has_permission(user, permission):
         return False
     return case is None or _case_permission(user, case, permission)
+
+
+# -- assistance records ---------------------------------------------------------------------------
+def service_scope(user: Any) -> ColumnElement[bool]:
+    """SQL on Service, on top of :func:`case_scope`: which services of a case the user may see.
+
+    Staff in scope see every service of the case; a partner only the services its own
+    organisation provides (never what others do for the person).
+    """
+    from casework.assistance.models import Service
+
+    if role_of(user) is Role.PARTNER:
+        return Service.provider_org_id == user.organisation_id
+    return true()
+
+
+def may_reach_service(user: Any, provider_org_id: uuid.UUID | None) -> bool:
+    """:func:`service_scope` for one service whose case is already known to be in scope."""
+    if role_of(user) is Role.PARTNER:
+        return provider_org_id is not None and provider_org_id == user.organisation_id
+    return True
 
 
 # -- fields -------------------------------------------------------------------------------------
@@ -389,6 +506,9 @@ class RedactedCase:
             self._values[name] = getattr(case, name) if name in fields else REDACTED
         self.profile = case.profile if "profile" in fields else REDACTED
         self.is_erased = case.is_erased
+        # Not victim data, and needed by the case-level rules (access.can on a redacted case).
+        self.owner_org_id = case.owner_org_id
+        self.assigned_to_id = case.assigned_to_id
 
     def can_see(self, field: str) -> bool:
         return field in self.fields

@@ -7,6 +7,7 @@ is refused, so a new route is closed until someone decides otherwise.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, current_user
@@ -84,6 +85,20 @@ def _account_setup_redirect() -> Response | None:
     if current_user.role in MFA_REQUIRED_ROLES and not current_user.totp_enabled:
         return redirect(url_for("auth.totp_setup"))
     return None
+
+
+def is_safe_path(target: str | None) -> bool:
+    """A same-site path to redirect to after sign-in or a language change; never an open
+    redirect. Browsers drop tabs and line breaks and read a backslash as a slash, so
+    ``/\\evil.example`` or a slash, a tab and ``/evil.example`` would leave the site."""
+    return bool(
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and not urlsplit(target).netloc
+    )
 
 
 def _security_headers(response: Response) -> Response:

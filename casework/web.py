@@ -22,6 +22,7 @@ from casework import access, vocab
 from casework.access import Permission, route
 from casework.crypto import ERASED
 from casework.db import session
+from casework.security import is_safe_path
 
 log = logging.getLogger(__name__)
 bp = Blueprint("core", __name__)
@@ -76,7 +77,7 @@ def set_language() -> Response:
             current_user.language = language
             session.commit()
     target = request.form.get("next", "")
-    if not (target.startswith("/") and not target.startswith("//")):
+    if not is_safe_path(target):
         target = url_for("core.home")
     return redirect(target)
 

@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework import vocab
+from casework.auth.models import Organisation
 from casework.cases.models import Case, CaseOwned
 from casework.crypto import TEXT, DataKeyOwner, EncryptedField
 from casework.db import Base, UuidPrimaryKey, utcnow
@@ -37,11 +38,18 @@ class Service(UuidPrimaryKey, CaseOwned, Base):
     notes = EncryptedField[str]("notes_ct", TEXT)
 
     case: Mapped[Case] = relationship()
+    # Many-to-one, loaded with the service list in the same query (no N+1 on the case page).
+    provider: Mapped[Organisation | None] = relationship(foreign_keys=[provider_org_id])
 
     __mapper_args__ = {"polymorphic_on": kind, "version_id_col": version_id}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.status}>"
+
+
+# Covering index for the dashboard and case lists (kinds and statuses of a set of cases) without
+# reading the service rows themselves.
+Index("ix_services_case_id_kind_status", Service.case_id, Service.kind, Service.status)
 
 
 class ShelterStay(Service):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from flask import current_app
@@ -60,28 +60,50 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     the database so they hold across worker processes.
     """
     check_throttle(remote_addr)
-    cfg = current_app.config["CASEWORK"]
     user = session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
     now = utcnow()
     if user is None:
         passwords.verify_password(passwords.dummy_hash(), password)  # same cost as a real check
         _record_failure(remote_addr, None, "unknown_account")
         raise LoginRefused
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
+        passwords.verify_password(passwords.dummy_hash(), password)  # same cost: no timing tell
         _record_failure(remote_addr, user, "locked")
         raise LoginRefused
-    if not passwords.verify_password(user.password_hash, password) or not user.active:
-        reason = "bad_password" if user.active else "deactivated"
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= cfg.login_max_failures:
-            user.locked_until = now + timedelta(minutes=cfg.login_lockout_minutes)
-            user.failed_logins = 0
-            audit.record("account.locked", outcome="ok", target=user, actor=user)
-        _record_failure(remote_addr, user, reason)
+    usable = can_sign_in(user)
+    if not passwords.verify_password(user.password_hash, password) or not usable:
+        _count_failure(user, now)
+        _record_failure(remote_addr, user, "bad_password" if usable else "deactivated")
         raise LoginRefused
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def can_sign_in(user: User) -> bool:
+    """Active account in an active organisation (deactivating either ends every session)."""
+    return bool(user.active) and bool(user.organisation.active)
+
+
+def _count_failure(user: User, now: datetime) -> None:
+    """One more failed factor for the account; locks it at the configured limit."""
+    cfg = current_app.config["CASEWORK"]
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= cfg.login_max_failures:
+        user.locked_until = now + timedelta(minutes=cfg.login_lockout_minutes)
+        user.failed_logins = 0
+        audit.record("account.locked", outcome="ok", target=user, actor=user)
+
+
+def second_factor_failed(user: User, remote_addr: str | None) -> None:
+    """A wrong (or reused) TOTP code: counts towards the account's lockout like a wrong
+    password, and towards the address's throttle."""
+    _count_failure(user, utcnow())
+    _record_failure(remote_addr, user, "bad_totp")
 
 
 def complete_login(user: User) -> None:
@@ -139,8 +161,10 @@ def verify_totp(user: User, code: str, secret: str | None = None, at: float | No
 
 
 def enable_totp(user: User, secret: str, code: str) -> bool:
-    """Enable two-factor once the user proves their authenticator works."""
+    """Enable two-factor once the user proves their authenticator works (a wrong code is
+    audited as a refused enrolment)."""
     if not verify_totp(user, code, secret=secret):
+        audit.record("account.totp_enabled", outcome="refused", target=user)
         return False
     user.totp_secret = secret
     user.totp_enabled = True

@@ -55,7 +55,12 @@ def load_user(user_id: str) -> User | None:
         user = session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
-    if user is None or not user.active or flask_session.get("epoch") != user.session_epoch:
+    if (
+        user is None
+        or not user.active
+        or not user.organisation.active
+        or flask_session.get("epoch") != user.session_epoch
+    ):
         _expire(None)
         return None
     cfg = current_app.config["CASEWORK"]

@@ -9,6 +9,7 @@ import segno
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -17,16 +18,18 @@ from casework.auth import passwords, services, sessions
 from casework.auth.forms import ChangePasswordForm, LoginForm, TotpSetupForm, TwoFactorForm
 from casework.auth.models import User
 from casework.db import session
+from casework.security import is_safe_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 PENDING_2FA_SECONDS = 300
-GENERIC_FAILURE = "The email or password is incorrect, or the account is temporarily locked."
+# A literal inside _l() so that it is extracted; str() it before flashing (the session stores text).
+GENERIC_FAILURE = _l("The email or password is incorrect, or the account is temporarily locked.")
 
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths; never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target is not None and is_safe_path(target):
         return target
     return url_for("core.home")
 
@@ -47,7 +50,7 @@ def login() -> str | Response:
             return render_template("auth/login.html", form=form), 429
         except services.LoginRefused:
             session.commit()  # the failure counters and audit must persist
-            flash(_(GENERIC_FAILURE), "error")
+            flash(str(GENERIC_FAILURE), "error")
             return render_template("auth/login.html", form=form), 401
         if user.totp_enabled:
             flask_session.clear()
@@ -72,8 +75,9 @@ def two_factor() -> str | Response:
         flash(_("Please sign in again."), "info")
         return redirect(url_for("auth.login"))
     user = session.get(User, uuid.UUID(pending["user_id"]))
-    if user is None or not user.active:
+    if user is None or not services.can_sign_in(user) or services.is_locked(user):
         flask_session.clear()
+        flash(str(GENERIC_FAILURE), "error")
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
     status = 200
@@ -89,8 +93,12 @@ def two_factor() -> str | Response:
             session.commit()
             sessions.start_session(user)
             return redirect(_safe_next(request.args.get("next")))
-        services._record_failure(request.remote_addr, user, "bad_totp")
+        services.second_factor_failed(user, request.remote_addr)
         session.commit()
+        if services.is_locked(user):
+            flask_session.clear()
+            flash(str(GENERIC_FAILURE), "error")
+            return redirect(url_for("auth.login"))
         flash(_("That code is not valid (or was already used). Wait for the next code and try again."), "error")
         status = 401
     elif request.method == "POST":
@@ -116,6 +124,7 @@ def totp_setup() -> str | Response:
             flask_session.pop("totp_setup_secret", None)
             flash(_("Two-factor authentication is on."), "success")
             return redirect(url_for("core.home"))
+        session.commit()  # the refused attempt stays on record
         flash(_("That code did not match. Check the time on your phone and try the next code."), "error")
         status = 400
     elif request.method == "POST":
@@ -129,7 +138,9 @@ def totp_setup() -> str | Response:
 @bp.route("/password", methods=["GET", "POST"])
 @route()
 def change_password() -> str | Response:
-    user: User = current_user  # type: ignore[assignment]
+    # The real object, not the proxy: start_session() hands it to login_user(), and a proxy
+    # stored as the request's user would resolve to itself forever (a C stack overflow).
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():

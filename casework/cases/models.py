@@ -10,13 +10,16 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework import vocab
 from casework.crypto import DATE, TEXT, DataKeyOwner, EncryptedField
 from casework.db import Base, UuidPrimaryKey, utcnow
 from casework.types import CodeSet, CodeTuple
+
+if TYPE_CHECKING:
+    from casework.auth.models import User
 
 
 class CaseOwned:
@@ -60,6 +63,9 @@ class Case(UuidPrimaryKey, DataKeyOwner, Base):
     # A caseworker may link a registration to an earlier case of the same person.
     linked_case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
     erased_at: Mapped[datetime | None]
+    # Why the case was erased (casework.admin.retention): about the decision, never the person,
+    # and kept plain so that it stays readable after the data key is destroyed.
+    erasure_reason: Mapped[str | None] = mapped_column(String(1000))
 
     # -- identifying: encrypted ----------------------------------------------------------
     given_name_ct: Mapped[bytes | None] = mapped_column("given_name", LargeBinary)
@@ -108,6 +114,9 @@ class Case(UuidPrimaryKey, DataKeyOwner, Base):
     notes: Mapped[list[CaseNote]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseNote.created_at"
     )
+    # Lists eager-load the assignee (joinedload) so a page never runs one query per row.
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    linked_case: Mapped[Case | None] = relationship(remote_side="Case.id", foreign_keys=[linked_case_id])
 
     __mapper_args__ = {"version_id_col": version_id}
 
@@ -119,6 +128,19 @@ class Case(UuidPrimaryKey, DataKeyOwner, Base):
 
     def __repr__(self) -> str:  # never victim data
         return f"<Case {self.reference}>"
+
+
+# Covering index for scoped counts and aggregates (lists, dashboard): the case rows themselves
+# are wide (ciphertext), an index holding the scope and coded columns is not.
+Index(
+    "ix_cases_scope",
+    Case.owner_org_id,
+    Case.erased_at,
+    Case.opened_on,
+    Case.status,
+    Case.assigned_to_id,
+    Case.id,
+)
 
 
 class TraffickingProfile(UuidPrimaryKey, CaseOwned, Base):

@@ -17,13 +17,14 @@ from casework.crypto.errors import DecryptionError
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
+TAG_BYTES = 16
 KEY_BYTES = 32
 
 
 class Aead:
     """An AES-256-GCM key with its id; the cipher object is built once and reused."""
 
-    __slots__ = ("key_id", "_cipher")
+    __slots__ = ("key_id", "_cipher", "_header")
 
     def __init__(self, key_id: bytes, key: bytes) -> None:
         if len(key) != KEY_BYTES:
@@ -32,17 +33,20 @@ class Aead:
             raise ValueError("key ids are 1 to 255 bytes")
         self.key_id = key_id
         self._cipher = AESGCM(key)
+        self._header = bytes((FORMAT_VERSION, len(key_id))) + key_id
 
     def seal(self, plaintext: bytes, associated_data: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        header = bytes((FORMAT_VERSION, len(self.key_id))) + self.key_id
-        return header + nonce + self._cipher.encrypt(nonce, plaintext, associated_data)
+        return self._header + nonce + self._cipher.encrypt(nonce, plaintext, associated_data)
 
     def open(self, blob: bytes, associated_data: bytes) -> bytes:
         """Decrypt ``blob``. Raises DecryptionError if it was altered, moved or is for another key."""
-        key_id, offset = parse_header(blob)
-        if key_id != self.key_id:
-            raise DecryptionError("ciphertext is for another key")
+        offset = len(self._header)
+        # Fast path (every read): the header is exactly this key's; otherwise parse and explain.
+        if blob[:offset] != self._header or len(blob) < offset + NONCE_BYTES + TAG_BYTES:
+            key_id, offset = parse_header(blob)
+            if key_id != self.key_id:
+                raise DecryptionError("ciphertext is for another key")
         nonce = blob[offset : offset + NONCE_BYTES]
         try:
             return self._cipher.decrypt(nonce, blob[offset + NONCE_BYTES :], associated_data)
@@ -55,7 +59,7 @@ def parse_header(blob: bytes) -> tuple[bytes, int]:
     if len(blob) < 2 or blob[0] != FORMAT_VERSION:
         raise DecryptionError("unknown ciphertext format")
     end = 2 + blob[1]
-    if len(blob) < end + NONCE_BYTES + 16:
+    if len(blob) < end + NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("truncated ciphertext")
     return bytes(blob[2:end]), end
 

@@ -55,8 +55,31 @@ ERASED = Erased()
 
 
 def field_ad(table: str, column: str, row_id: uuid.UUID) -> bytes:
-    """Associated data binding a field's ciphertext to its table, column and row."""
-    return f"casework|field|{table}|{column}|{row_id}".encode()
+    """Associated data binding a field's ciphertext to its table, column and row:
+    ``casework|field|<table>|<column>|<row id>`` in UTF-8."""
+    return field_ad_prefix(table, column) + str(row_id).encode()
+
+
+def field_ad_prefix(table: str, column: str) -> bytes:
+    """The part of :func:`field_ad` before the row id (bulk writers and the descriptor cache it)."""
+    return f"casework|field|{table}|{column}|".encode()
+
+
+_MISSING: Any = object()
+
+
+def _row_id_bytes(instance: Any) -> bytes:
+    """``str(instance.id)`` in UTF-8, cached on the instance while its id stays the same."""
+    state = instance.__dict__
+    row_id = state.get("id", _MISSING)
+    if row_id is _MISSING:
+        row_id = instance.id
+    cached = state.get("_casework_rid")
+    if cached is not None and cached[0] is row_id:
+        return cached[1]  # type: ignore[no-any-return]
+    encoded = str(row_id).encode()
+    state["_casework_rid"] = (row_id, encoded)
+    return encoded
 
 
 # -- data keys ------------------------------------------------------------------------------
@@ -103,6 +126,15 @@ class DataKeyOwner:
 
     def data_key(self) -> Aead | None:
         """The unwrapped data key (cached per row), created on first use; None once destroyed."""
+        state = self.__dict__
+        cached = state.get("_casework_dk")
+        # Fast path for reads: both columns loaded, not destroyed, the same wrapped key as cached.
+        if (
+            cached is not None
+            and cached[0] is state.get("wrapped_key", _MISSING)
+            and state.get("key_destroyed_at", _MISSING) is None
+        ):
+            return cached[1]  # type: ignore[no-any-return]
         if self.key_destroyed_at is not None:
             return None
         if self.wrapped_key is None:
@@ -139,6 +171,17 @@ DATE: Codec[date] = Codec(lambda v: v.isoformat().encode(), lambda b: date.fromi
 
 
 # -- the field descriptor ---------------------------------------------------------------------
+class _AdPrefix(bytes):
+    """A column's associated-data prefix, remembering whether its rows own their data key."""
+
+    owns_key: bool
+
+    def __new__(cls, prefix: bytes, owns_key: bool) -> _AdPrefix:
+        obj = super().__new__(cls, prefix)
+        obj.owns_key = owns_key
+        return obj
+
+
 class EncryptedField(Generic[T]):
     """A plaintext attribute backed by a ciphertext column (``column_attr``) on the same model.
 
@@ -152,18 +195,24 @@ class EncryptedField(Generic[T]):
         self.column_attr = column_attr
         self.codec = codec
         self.name = ""
-        self._ad_prefix: dict[type, tuple[str, str]] = {}
+        self._ad_prefix: dict[type, _AdPrefix] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def associated_data(self, instance: Any) -> bytes:
+        """``field_ad(table, column, instance.id)``, with the prefix cached per class."""
         cls = type(instance)
-        location = self._ad_prefix.get(cls)
-        if location is None:
-            column = cls.__mapper__.columns[self.column_attr]
-            location = self._ad_prefix[cls] = (column.table.name, column.name)
-        return field_ad(location[0], location[1], instance.id)
+        prefix = self._ad_prefix.get(cls)
+        if prefix is None:
+            prefix = self._location(cls)
+        return prefix + _row_id_bytes(instance)
+
+    def _location(self, cls: type) -> _AdPrefix:
+        column = cls.__mapper__.columns[self.column_attr]  # type: ignore[attr-defined]
+        owns_key = issubclass(cls, DataKeyOwner) and cls._encryption_owner is DataKeyOwner._encryption_owner
+        prefix = self._ad_prefix[cls] = _AdPrefix(field_ad_prefix(column.table.name, column.name), owns_key)
+        return prefix
 
     @overload
     def __get__(self, instance: None, owner: type) -> EncryptedField[T]: ...
@@ -173,23 +222,44 @@ class EncryptedField(Generic[T]):
     def __get__(self, instance: Any, owner: type) -> Any:
         if instance is None:
             return self
-        pending = instance.__dict__.get("_casework_pending")
+        state = instance.__dict__
+        pending = state.get("_casework_pending")
         if pending and self.name in pending:
             return pending[self.name]
-        blob = getattr(instance, self.column_attr)
+        # A loaded column value sits in the instance dict; anything else (expired, deferred)
+        # goes through the ORM attribute, which loads it.
+        blob = state.get(self.column_attr, _MISSING)
+        if blob is _MISSING:
+            blob = getattr(instance, self.column_attr)
         if blob is None:
             return None
-        plain_cache = instance.__dict__.setdefault("_casework_plain", {})
+        plain_cache = state.get("_casework_plain")
+        if plain_cache is None:
+            plain_cache = state["_casework_plain"] = {}
         hit = plain_cache.get(self.name)
         if hit is not None and hit[0] is blob:
             return hit[1]
-        key_owner = instance._encryption_owner()
-        aead = key_owner.data_key() if key_owner is not None else None
-        if aead is None:
-            if key_owner is not None and key_owner.is_erased:
-                return ERASED
-            raise DecryptionError("no data key available for this value")
-        value = self.codec.decode(aead.open(blob, self.associated_data(instance)))
+        cls = type(instance)
+        prefix = self._ad_prefix.get(cls)
+        if prefix is None:
+            prefix = self._location(cls)
+        # Fast path for rows that own their key (cases, users) once it is unwrapped: the same
+        # checks as DataKeyOwner.data_key, without two method calls per field.
+        cached = state.get("_casework_dk") if prefix.owns_key else None
+        if (
+            cached is not None
+            and cached[0] is state.get("wrapped_key", _MISSING)
+            and state.get("key_destroyed_at", _MISSING) is None
+        ):
+            aead = cached[1]
+        else:
+            key_owner = instance._encryption_owner()
+            aead = key_owner.data_key() if key_owner is not None else None
+            if aead is None:
+                if key_owner is not None and key_owner.is_erased:
+                    return ERASED
+                raise DecryptionError("no data key available for this value")
+        value = self.codec.decode(aead.open(blob, prefix + _row_id_bytes(instance)))
         plain_cache[self.name] = (blob, value)
         return value
 

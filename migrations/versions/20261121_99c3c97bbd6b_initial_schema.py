@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0a80cb2455f7
+Revision ID: 99c3c97bbd6b
 Revises: 
-Create Date: 2026-11-21 19:29:11.456319
+Create Date: 2026-11-21 20:36:21.232327
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0a80cb2455f7'
+revision: str = '99c3c97bbd6b'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -118,6 +118,7 @@ def upgrade() -> None:
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('linked_case_id', sa.Uuid(), nullable=True),
     sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('erasure_reason', sa.String(length=1000), nullable=True),
     sa.Column('given_name', sa.LargeBinary(), nullable=True),
     sa.Column('family_name', sa.LargeBinary(), nullable=True),
     sa.Column('aliases', sa.LargeBinary(), nullable=True),
@@ -160,6 +161,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_name_dob_bidx'), ['name_dob_bidx'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_opened_on'), ['opened_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_owner_org_id'), ['owner_org_id'], unique=False)
+        batch_op.create_index('ix_cases_scope', ['owner_org_id', 'erased_at', 'opened_on', 'status', 'assigned_to_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_wrapping_key_id'), ['wrapping_key_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_year_of_registration'), ['year_of_registration'], unique=False)
@@ -176,6 +178,8 @@ def upgrade() -> None:
     sa.Column('cells_suppressed', sa.Integer(), nullable=True),
     sa.Column('report', sa.JSON(), nullable=True),
     sa.Column('file_sha256', sa.String(length=64), nullable=True),
+    sa.Column('file_bytes', sa.Integer(), nullable=True),
+    sa.Column('downloaded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_export_runs_requested_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_export_runs'))
@@ -183,6 +187,18 @@ def upgrade() -> None:
     with op.batch_alter_table('export_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_export_runs_requested_by_id'), ['requested_by_id'], unique=False)
 
+    op.create_table('export_settings',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('min_k', sa.Integer(), nullable=False),
+    sa.Column('min_threshold', sa.Integer(), nullable=False),
+    sa.Column('max_dimensions', sa.Integer(), nullable=False),
+    sa.Column('allowed_dimensions', sa.JSON(), nullable=False),
+    sa.Column('updated_by_id', sa.Uuid(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_export_settings_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_settings'))
+    )
     op.create_table('break_glass_access',
     sa.Column('case_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -215,6 +231,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_notes_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_notes_created_at'), ['created_at'], unique=False)
 
+    op.create_table('consent_overrides',
+    sa.Column('case_id', sa.Uuid(), nullable=False),
+    sa.Column('organisation_id', sa.Uuid(), nullable=False),
+    sa.Column('created_by_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('expires_on', sa.Date(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_by_id', sa.Uuid(), nullable=True),
+    sa.Column('end_cause', sa.String(length=30), nullable=True),
+    sa.Column('reason', sa.LargeBinary(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_consent_overrides_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_consent_overrides_created_by_id_users')),
+    sa.ForeignKeyConstraint(['ended_by_id'], ['users.id'], name=op.f('fk_consent_overrides_ended_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_consent_overrides_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_overrides'))
+    )
+    with op.batch_alter_table('consent_overrides', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consent_overrides_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consent_overrides_organisation_id'), ['organisation_id'], unique=False)
+
     op.create_table('consents',
     sa.Column('case_id', sa.Uuid(), nullable=False),
     sa.Column('purpose', sa.String(length=40), nullable=False),
@@ -240,6 +278,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('consents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consents_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_consents_case_id_purpose', ['case_id', 'purpose'], unique=False)
         batch_op.create_index(batch_op.f('ix_consents_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consents_purpose'), ['purpose'], unique=False)
 
@@ -271,24 +310,30 @@ def upgrade() -> None:
     sa.Column('from_org_id', sa.Uuid(), nullable=False),
     sa.Column('to_org_id', sa.Uuid(), nullable=False),
     sa.Column('service_kind', sa.String(length=20), nullable=False),
-    sa.Column('consent_id', sa.Uuid(), nullable=False),
+    sa.Column('consent_id', sa.Uuid(), nullable=True),
+    sa.Column('override_id', sa.Uuid(), nullable=True),
     sa.Column('field_scope', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_by_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('responded_by_id', sa.Uuid(), nullable=True),
     sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_by_id', sa.Uuid(), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_by_id', sa.Uuid(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoke_cause', sa.String(length=30), nullable=True),
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.Column('message', sa.LargeBinary(), nullable=True),
     sa.Column('response_reason', sa.LargeBinary(), nullable=True),
+    sa.Column('revoke_reason', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_referrals_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['users.id'], name=op.f('fk_referrals_completed_by_id_users')),
     sa.ForeignKeyConstraint(['consent_id'], ['consents.id'], name=op.f('fk_referrals_consent_id_consents')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_referrals_created_by_id_users')),
     sa.ForeignKeyConstraint(['from_org_id'], ['organisations.id'], name=op.f('fk_referrals_from_org_id_organisations')),
+    sa.ForeignKeyConstraint(['override_id'], ['consent_overrides.id'], name=op.f('fk_referrals_override_id_consent_overrides')),
     sa.ForeignKeyConstraint(['responded_by_id'], ['users.id'], name=op.f('fk_referrals_responded_by_id_users')),
     sa.ForeignKeyConstraint(['revoked_by_id'], ['users.id'], name=op.f('fk_referrals_revoked_by_id_users')),
     sa.ForeignKeyConstraint(['to_org_id'], ['organisations.id'], name=op.f('fk_referrals_to_org_id_organisations')),
@@ -296,7 +341,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referrals_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referrals_consent_id'), ['consent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_from_org_id'), ['from_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_referrals_override_id'), ['override_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_to_org_id'), ['to_org_id'], unique=False)
 
@@ -322,6 +369,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_services_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_services_case_id_kind_status', ['case_id', 'kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_services_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_services_provider_org_id'), ['provider_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_services_status'), ['status'], unique=False)
@@ -420,13 +468,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_services_status'))
         batch_op.drop_index(batch_op.f('ix_services_provider_org_id'))
         batch_op.drop_index(batch_op.f('ix_services_kind'))
+        batch_op.drop_index('ix_services_case_id_kind_status')
         batch_op.drop_index(batch_op.f('ix_services_case_id'))
 
     op.drop_table('services')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_referrals_to_org_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_status'))
+        batch_op.drop_index(batch_op.f('ix_referrals_override_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_from_org_id'))
+        batch_op.drop_index(batch_op.f('ix_referrals_consent_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_case_id'))
 
     op.drop_table('referrals')
@@ -434,9 +485,15 @@ def downgrade() -> None:
     with op.batch_alter_table('consents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consents_purpose'))
         batch_op.drop_index(batch_op.f('ix_consents_organisation_id'))
+        batch_op.drop_index('ix_consents_case_id_purpose')
         batch_op.drop_index(batch_op.f('ix_consents_case_id'))
 
     op.drop_table('consents')
+    with op.batch_alter_table('consent_overrides', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consent_overrides_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_consent_overrides_case_id'))
+
+    op.drop_table('consent_overrides')
     with op.batch_alter_table('case_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_notes_created_at'))
         batch_op.drop_index(batch_op.f('ix_case_notes_case_id'))
@@ -447,6 +504,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_break_glass_access_case_id'))
 
     op.drop_table('break_glass_access')
+    op.drop_table('export_settings')
     with op.batch_alter_table('export_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_export_runs_requested_by_id'))
 
@@ -455,6 +513,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_year_of_registration'))
         batch_op.drop_index(batch_op.f('ix_cases_wrapping_key_id'))
         batch_op.drop_index(batch_op.f('ix_cases_status'))
+        batch_op.drop_index('ix_cases_scope')
         batch_op.drop_index(batch_op.f('ix_cases_owner_org_id'))
         batch_op.drop_index(batch_op.f('ix_cases_opened_on'))
         batch_op.drop_index(batch_op.f('ix_cases_name_dob_bidx'))

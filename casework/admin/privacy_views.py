@@ -1,0 +1,100 @@
+"""The person's data rights on a case: erasure (crypto-shredding) and subject access."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, flash, redirect, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import HiddenInput
+
+from casework import access
+from casework.access import Permission, route
+from casework.admin import retention
+from casework.admin import subject_access as sar
+from casework.audit import writer as audit
+from casework.consent.forms import NoControlCharacters, strip_filter
+from casework.consent.links import case_file_url, optional_url
+from casework.db import session
+
+bp = Blueprint("privacy", __name__)
+
+
+class EraseForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why this case is erased"),
+        description=_l(
+            "At least 20 characters. This reason stays readable after erasure: "
+            "do not write names or any detail that identifies the person."
+        ),
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(max=retention.MAX_REASON_CHARS), NoControlCharacters()],
+    )
+    confirm_reference = StringField(
+        _l("Type the case reference to confirm"),
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(max=40)],
+    )
+    version_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+@bp.route("/cases/<uuid:case_id>/erase", methods=["GET", "POST"])
+@route(Permission.CASE_ERASE, case_route=True)
+def erase(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
+    case = access.load_case(case_id, Permission.CASE_ERASE)
+    rcase = access.redact(current_user, case)
+    form = EraseForm(version_id=case.version_id)
+    context = {"form": form, "case": rcase, "case_url": case_file_url(case.id), "conflict": False}
+    if not form.validate_on_submit():
+        return render_template("privacy/erase.html", **context), 400 if form.is_submitted() else 200
+    if form.confirm_reference.data != case.reference:
+        form.confirm_reference.errors = [_("This is not the reference of this case.")]
+        return render_template("privacy/erase.html", **context), 400
+    if form.version_id.data != case.version_id:
+        form.version_id.data = case.version_id  # the user has now seen the change
+        return render_template("privacy/erase.html", **{**context, "conflict": True}), 409
+    try:
+        result = retention.erase_case(case, form.reason.data or "", current_user)
+        session.commit()
+    except retention.ErasureError as exc:
+        session.rollback()
+        for name, message in exc.errors.items():
+            if name in form:
+                form[name].errors = [message]
+            else:
+                flash(message, "error")
+        return render_template("privacy/erase.html", **context), 400
+    except StaleDataError:
+        session.rollback()
+        return render_template("privacy/erase.html", **{**context, "conflict": True}), 409
+    retention.wipe()
+    flash(
+        _("Case %(reference)s was erased. Its identifying data can no longer be read.", reference=result.reference),
+        "success",
+    )
+    if result.referrals_revoked:
+        flash(_("%(n)d open referral(s) were revoked.", n=result.referrals_revoked), "info")
+    return redirect(optional_url("cases.index") or optional_url("core.home") or "/")
+
+
+@bp.route("/cases/<uuid:case_id>/subject-access")
+@route(Permission.SUMMARY_PRINT, case_route=True)
+def subject_access(case_id: uuid.UUID) -> Response:
+    """Everything held about the person, decrypted, as JSON: for their caseworker to hand over.
+    Only the owner organisation's staff (``access``: SUMMARY_PRINT is owner staff only, so not
+    partners and not break-glass access)."""
+    case = access.load_case(case_id, Permission.SUMMARY_PRINT)
+    body = sar.to_json(sar.collect(case))
+    audit.record("case.subject_access", target=case, case_id=case.id, details={"format": "json", "bytes": len(body)})
+    session.commit()
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="subject-access-{case.reference}.json"'},
+    )

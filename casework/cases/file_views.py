@@ -1,0 +1,262 @@
+"""The case file and its edits: view, identity edit, trafficking profile, notes, close/reopen,
+assign. Every edit carries the case's version; an outdated one gets a 409 page showing both
+versions, with the unsaved values in a form that can be sent again."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from casework import access, vocab
+from casework.access import Permission, route
+from casework.audit import writer
+from casework.cases import conflict, services
+from casework.cases.casefile import assign_choices, case_file_context
+from casework.cases.forms import AssignForm, CaseEditForm, CloseForm, NoteForm, ProfileForm, ReopenForm, parse_version
+from casework.cases.models import Case
+from casework.cases.profiles import ProfileDetails, update_profile
+from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
+from casework.cases.validation import apply_errors
+from casework.cases.views import _user, bp
+from casework.db import session
+
+Page = tuple[str, int]
+
+
+def _audit_view(case: Case, user: Any, page: str) -> None:
+    """Pages that show case content without going through load_case(CASE_READ) are views too."""
+    writer.record_now("case.view", case_id=case.id, target=case, actor=user, details={"page": page})
+
+
+def _to_case_file(case: Case, anchor: str | None = None) -> Response:
+    return redirect(url_for("cases.view", case_id=case.id, _anchor=anchor))
+
+
+def _case_file_again(user: Any, case: Case, status: int, **forms: Any) -> Page:
+    """The case file re-rendered with a small form's errors (after the request rolled back)."""
+    session.rollback()
+    _audit_view(case, user, "case_file")
+    return render_template("cases/view.html", **case_file_context(user, case, **forms)), status
+
+
+def _erased(case: Case) -> Response:
+    flash(_("The identifying data of this case was erased: it can no longer be edited."), "error")
+    return _to_case_file(case)
+
+
+@bp.route("/<uuid:case_id>")
+@route(Permission.CASE_READ, case_route=True)
+def view(case_id: Any) -> Page:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_READ)
+    return render_template("cases/view.html", **case_file_context(user, case)), 200
+
+
+# -- identity and coded profile ---------------------------------------------------------------
+def _details_form(case: Case) -> CaseEditForm:
+    return CaseEditForm(formdata=None, data=asdict(CaseDetails.from_case(case)), version_id=str(case.version_id))
+
+
+def _edit_page(user: Any, case: Case, form: CaseEditForm, status: int) -> Page:
+    return render_template("cases/edit.html", form=form, case=access.redact(user, case)), status
+
+
+def _conflict_page(user: Any, case: Case, rows: list[conflict.ConflictRow], form: Any, kind: str) -> Page:
+    """409: the saved version beside the unsaved one; the form now carries the saved version
+    number, so sending it again (after merging) deliberately replaces what was saved."""
+    _audit_view(case, user, "conflict")
+    form.version_id.data = str(case.version_id)
+    context = {"case": access.redact(user, case), "rows": rows, "form": form, "kind": kind}
+    if kind == "assign":
+        form.assigned_to.choices = assign_choices(case)
+    return render_template("cases/conflict.html", updated_at=case.updated_at, **context), 409
+
+
+@bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
+@route(Permission.CASE_EDIT, case_route=True)
+def edit(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_EDIT)
+    if case.is_erased:
+        return _erased(case)
+    if request.method == "GET":
+        _audit_view(case, user, "edit")
+        return _edit_page(user, case, _details_form(case), 200)
+    form = CaseEditForm()
+    if not form.validate():
+        return _edit_page(user, case, form, 400)
+    try:
+        changed = services.update_case(case, CaseDetails.from_form(form), parse_version(form.version_id.data), user)
+        session.commit()
+    except (VersionConflict, StaleDataError):
+        session.rollback()
+        return _conflict_page(user, case, conflict.compare(_details_form(case), form), form, "details")
+    except InputErrors as refused:
+        session.rollback()
+        apply_errors(form, refused.errors)
+        return _edit_page(user, case, form, 400)
+    except CaseErased:
+        session.rollback()
+        return _erased(case)
+    flash(_("Saved.") if changed else _("Nothing was changed."), "success" if changed else "info")
+    return _to_case_file(case)
+
+
+# -- trafficking profile ----------------------------------------------------------------------
+def _profile_form(case: Case) -> ProfileForm:
+    data = ProfileDetails.from_profile(case.profile).form_data()
+    form = ProfileForm(formdata=None, data=data, version_id=str(case.version_id))
+    form.ensure_free_country_slot()
+    return form
+
+
+def _profile_page(user: Any, case: Case, form: ProfileForm, status: int) -> Page:
+    return render_template("cases/profile.html", form=form, case=access.redact(user, case)), status
+
+
+@bp.route("/<uuid:case_id>/profile", methods=["GET", "POST"])
+@route(Permission.CASE_EDIT, case_route=True)
+def profile(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_EDIT)
+    if case.is_erased:
+        return _erased(case)
+    if request.method == "GET":
+        _audit_view(case, user, "profile")
+        return _profile_page(user, case, _profile_form(case), 200)
+    form = ProfileForm()
+    if not form.validate():
+        return _profile_page(user, case, form, 400)
+    try:
+        changed = update_profile(case, ProfileDetails.from_form(form), parse_version(form.version_id.data), user)
+        session.commit()
+    except (VersionConflict, StaleDataError):
+        session.rollback()
+        return _conflict_page(user, case, conflict.compare(_profile_form(case), form), form, "profile")
+    except InputErrors as refused:
+        session.rollback()
+        apply_errors(form, refused.errors)
+        return _profile_page(user, case, form, 400)
+    except CaseErased:
+        session.rollback()
+        return _erased(case)
+    flash(_("Saved.") if changed else _("Nothing was changed."), "success" if changed else "info")
+    return _to_case_file(case, "profile")
+
+
+# -- notes --------------------------------------------------------------------------------------
+@bp.route("/<uuid:case_id>/notes", methods=["POST"])
+@route(Permission.NOTE_ADD, case_route=True)
+def add_note(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.NOTE_ADD)
+    form = NoteForm()
+    if form.validate():
+        try:
+            services.add_note(case, form.body.data, bool(form.shareable.data), user)
+            session.commit()
+        except InputErrors as refused:
+            apply_errors(form, refused.errors)
+        except CaseErased:
+            session.rollback()
+            return _erased(case)
+        else:
+            flash(_("Note added."), "success")
+            return _to_case_file(case, "notes")
+    return _case_file_again(user, case, 400, note_form=form)
+
+
+# -- status and assignment ----------------------------------------------------------------------
+def _status_rows(case: Case, status: str, closed_on: Any) -> list[conflict.ConflictRow]:
+    theirs_closed = case.closed_on.isoformat() if case.closed_on else ""
+    yours_closed = closed_on.isoformat() if closed_on else ""
+    return [
+        conflict.ConflictRow(
+            "status", _("Status"), vocab.CASE_STATUSES.label(case.status), vocab.CASE_STATUSES.label(status)
+        ),
+        conflict.ConflictRow("closed_on", _("Closed on"), theirs_closed, yours_closed),
+    ]
+
+
+@bp.route("/<uuid:case_id>/close", methods=["POST"])
+@route(Permission.CASE_CLOSE, case_route=True)
+def close(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_CLOSE)
+    form = CloseForm()
+    if form.validate():
+        try:
+            services.close_case(case, form.closed_on.data, parse_version(form.version_id.data), user)
+            session.commit()
+        except (VersionConflict, StaleDataError):
+            session.rollback()
+            return _conflict_page(user, case, _status_rows(case, "closed", form.closed_on.data), form, "close")
+        except InputErrors as refused:
+            apply_errors(form, refused.errors)
+        else:
+            flash(_("The case is closed."), "success")
+            return _to_case_file(case)
+    return _case_file_again(user, case, 400, close_form=form)
+
+
+@bp.route("/<uuid:case_id>/reopen", methods=["POST"])
+@route(Permission.CASE_CLOSE, case_route=True)
+def reopen(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_CLOSE)
+    form = ReopenForm()
+    if form.validate():
+        try:
+            services.reopen_case(case, parse_version(form.version_id.data), user)
+            session.commit()
+        except (VersionConflict, StaleDataError):
+            session.rollback()
+            return _conflict_page(user, case, _status_rows(case, "open", None), form, "reopen")
+        except InputErrors as refused:
+            for messages in refused.errors.values():
+                for message in messages:
+                    flash(message, "error")  # the reopen form is not shown on an open case
+        else:
+            flash(_("The case is open again."), "success")
+            return _to_case_file(case)
+    return _case_file_again(user, case, 400, reopen_form=form)
+
+
+@bp.route("/<uuid:case_id>/assign", methods=["POST"])
+@route(Permission.CASE_ASSIGN, case_route=True)
+def assign(case_id: Any) -> Page | Response:
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_ASSIGN)
+    form = AssignForm()
+    choices = assign_choices(case)
+    form.assigned_to.choices = choices
+    if form.validate():
+        assignee_id = _uuid(form.assigned_to.data)
+        try:
+            changed = services.assign_case(case, assignee_id, parse_version(form.version_id.data), user)
+            session.commit()
+        except (VersionConflict, StaleDataError):
+            session.rollback()
+            names = dict(choices)
+            theirs = case.assignee.display_name if case.assignee is not None else ""
+            rows = [conflict.ConflictRow("assigned_to", _("Assigned to"), theirs, names.get(form.assigned_to.data, ""))]
+            return _conflict_page(user, case, rows, form, "assign")
+        except InputErrors as refused:
+            apply_errors(form, refused.errors)
+        else:
+            flash(_("The case was assigned.") if changed else _("Nothing was changed."), "success")
+            return _to_case_file(case)
+    return _case_file_again(user, case, 400, assign_form=form)
+
+
+def _uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw or "")
+    except ValueError:
+        return None

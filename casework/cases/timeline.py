@@ -1,0 +1,216 @@
+"""What happened to a case, and when: registration, notes, assistance, consents, referrals,
+and the audited changes of the case (everything but views and refusals).
+
+One query per kind of record, never one per row. The first audit event of a record already
+listed (same target, within a short time: the event of its creation) is not listed twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from casework import vocab
+from casework.assistance.models import Service
+from casework.audit.models import AuditEvent
+from casework.auth.models import Organisation, User
+from casework.cases.models import Case, CaseNote
+from casework.consent.models import Consent
+from casework.db import session
+from casework.partners.models import Referral
+
+MAX_AUDIT_EVENTS = 500
+SAME_EVENT_WINDOW = timedelta(minutes=2)
+HIDDEN_ACTIONS = ("case.view",)
+
+ACTION_LABELS: dict[str, Any] = {
+    "case.register": _l("Case registered"),
+    "case.edit": _l("Identity or coded profile changed"),
+    "case.profile_edit": _l("Trafficking profile changed"),
+    "case.note_add": _l("Note added"),
+    "case.close": _l("Case closed"),
+    "case.reopen": _l("Case reopened"),
+    "case.assign": _l("Case assigned"),
+    "case.erase": _l("Identifying data erased"),
+    "case.break_glass": _l("Emergency access granted"),
+    "summary.print": _l("Case summary printed"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # registration | note | service | consent | referral | event
+    label: str
+    actor: str | None = None
+    target_id: str | None = None
+
+
+def _name(value: str | None) -> str | None:
+    return value or None
+
+
+def build_timeline(case: Case) -> list[TimelineEntry]:
+    """Every entry of the case, newest first."""
+    records = [*_registration(case), *_notes(case.id), *_services(case.id), *_consents(case.id)]
+    records += _referrals(case.id)
+    created_at = {entry.target_id: entry.at for entry in records if entry.target_id}
+    entries = list(records)
+    for event in _audit_events(case.id, created_at):
+        entries.append(event)
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries
+
+
+def _registration(case: Case) -> list[TimelineEntry]:
+    creator = None
+    if case.created_by_id is not None:
+        creator = session.execute(select(User.display_name).where(User.id == case.created_by_id)).scalar_one_or_none()
+    return [TimelineEntry(case.created_at, "registration", _("Case registered"), creator, str(case.id))]
+
+
+def _notes(case_id: uuid.UUID) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(CaseNote.id, CaseNote.created_at, CaseNote.shareable, User.display_name)
+        .outerjoin(User, User.id == CaseNote.author_id)
+        .where(CaseNote.case_id == case_id)
+    )
+    return [
+        TimelineEntry(
+            at,
+            "note",
+            _("Note added (shared with partners)") if shareable else _("Note added"),
+            _name(author),
+            str(note_id),
+        )
+        for note_id, at, shareable, author in rows
+    ]
+
+
+def _services(case_id: uuid.UUID) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(Service.id, Service.kind, Service.status, Service.created_at, User.display_name)
+        .outerjoin(User, User.id == Service.created_by_id)
+        .where(Service.case_id == case_id)
+    )
+    return [
+        TimelineEntry(
+            at,
+            "service",
+            _(
+                "Assistance recorded: %(kind)s (%(status)s)",
+                kind=vocab.SERVICE_KINDS.label(kind),
+                status=vocab.SERVICE_STATUSES.label(status),
+            ),
+            _name(author),
+            str(service_id),
+        )
+        for service_id, kind, status, at, author in rows
+    ]
+
+
+def _consents(case_id: uuid.UUID) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(
+            Consent.id,
+            Consent.purpose,
+            Consent.decision,
+            Consent.recorded_at,
+            Consent.withdrawal_recorded_at,
+            User.display_name,
+        )
+        .outerjoin(User, User.id == Consent.recorded_by_id)
+        .where(Consent.case_id == case_id)
+    )
+    entries = []
+    for consent_id, purpose, decision, recorded_at, withdrawn_at, recorder in rows:
+        purpose_label = vocab.CONSENT_PURPOSES.label(purpose)
+        entries.append(
+            TimelineEntry(
+                recorded_at,
+                "consent",
+                _(
+                    "Consent recorded: %(purpose)s, %(decision)s",
+                    purpose=purpose_label,
+                    decision=vocab.CONSENT_DECISIONS.label(decision),
+                ),
+                _name(recorder),
+                str(consent_id),
+            )
+        )
+        if withdrawn_at is not None:
+            entries.append(
+                TimelineEntry(withdrawn_at, "consent", _("Consent withdrawn: %(purpose)s", purpose=purpose_label))
+            )
+    return entries
+
+
+def _referrals(case_id: uuid.UUID) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(
+            Referral.id,
+            Referral.service_kind,
+            Referral.status,
+            Referral.created_at,
+            Referral.responded_at,
+            Organisation.name,
+        )
+        .join(Organisation, Organisation.id == Referral.to_org_id)
+        .where(Referral.case_id == case_id)
+    )
+    entries = []
+    for referral_id, kind, status, created_at, responded_at, organisation in rows:
+        kind_label = vocab.SERVICE_KINDS.label(kind)
+        entries.append(
+            TimelineEntry(
+                created_at,
+                "referral",
+                _("Referred to %(organisation)s for %(kind)s", organisation=organisation, kind=kind_label),
+                None,
+                str(referral_id),
+            )
+        )
+        if responded_at is not None:
+            entries.append(
+                TimelineEntry(
+                    responded_at,
+                    "referral",
+                    _(
+                        "Referral to %(organisation)s: %(status)s",
+                        organisation=organisation,
+                        status=vocab.REFERRAL_STATUSES.label(status),
+                    ),
+                )
+            )
+    return entries
+
+
+def _audit_events(case_id: uuid.UUID, created_at: dict[str, datetime]) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.target_id, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(
+            AuditEvent.case_id == case_id,
+            AuditEvent.outcome == "ok",
+            AuditEvent.action.not_in(HIDDEN_ACTIONS),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(MAX_AUDIT_EVENTS)
+    )
+    entries = []
+    consumed: set[str] = set()
+    for at, action, target_id, actor in reversed(list(rows)):  # oldest first
+        record_at = created_at.get(target_id or "")
+        if target_id not in consumed and record_at is not None and abs(at - record_at) <= SAME_EVENT_WINDOW:
+            consumed.add(target_id)  # the event that created a record listed above
+            continue
+        label = ACTION_LABELS.get(action)
+        text = str(label) if label is not None else _("Recorded: %(action)s", action=action)
+        entries.append(TimelineEntry(at, "event", text, _name(actor), target_id))
+    return entries

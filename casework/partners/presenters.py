@@ -1,0 +1,168 @@
+"""What the referral pages show, loaded in a fixed number of queries (never one per row)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from casework import access
+from casework.access import RedactedCase
+from casework.auth.models import Organisation
+from casework.cases.models import Case, CaseNote
+from casework.db import session
+from casework.partners import masking
+from casework.partners.models import Referral
+
+REVOKE_CAUSE_LABELS = {
+    "referring_org": _l("Revoked by the referring organisation"),
+    "consent_withdrawn": _l("Revoked: the person withdrew consent"),
+    "consent_refused": _l("Revoked: the person refused consent"),
+    "case_erased": _l("Revoked: the case was erased"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    when: datetime | date
+    text: str
+
+
+def timeline(referral: Referral, org_names: dict[uuid.UUID, str], staff_view: bool) -> list[TimelineEntry]:
+    """The referral's history, as both sides see it (staff also see the override's reason)."""
+    entries = [
+        TimelineEntry(referral.created_at, _("Referred by %(org)s", org=org_names.get(referral.from_org_id, ""))),
+    ]
+    override = referral.override
+    if override is not None:
+        text = _("Rests on an emergency override without consent, until %(day)s", day=override.expires_on.isoformat())
+        if staff_view and override.reason:
+            text += " — " + str(override.reason)
+        entries.append(TimelineEntry(override.created_at, text))
+        if override.ended_at is not None:
+            entries.append(TimelineEntry(override.ended_at, _("Emergency override ended")))
+    if referral.responded_at is not None:
+        to_org = org_names.get(referral.to_org_id, "")
+        if referral.status == "declined":
+            entries.append(TimelineEntry(referral.responded_at, _("Declined by %(org)s", org=to_org)))
+        else:
+            entries.append(TimelineEntry(referral.responded_at, _("Accepted by %(org)s", org=to_org)))
+    consent = referral.consent
+    if consent is not None and consent.withdrawn_on is not None:
+        entries.append(TimelineEntry(consent.withdrawn_on, _("The person withdrew consent to share")))
+    elif consent is not None and consent.expires_on is not None and consent.expires_on < date.today():
+        entries.append(TimelineEntry(consent.expires_on, _("The person's consent to share expired")))
+    if referral.completed_at is not None:
+        entries.append(TimelineEntry(referral.completed_at, _("Completed")))
+    if referral.revoked_at is not None:
+        label = REVOKE_CAUSE_LABELS.get(referral.revoke_cause or "")
+        entries.append(TimelineEntry(referral.revoked_at, str(label) if label is not None else _("Revoked")))
+    return sorted(entries, key=_moment)
+
+
+def _moment(entry: TimelineEntry) -> datetime:
+    when = entry.when
+    if isinstance(when, datetime):
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return datetime.combine(when, time.min, tzinfo=UTC)
+
+
+def org_names(ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())  # type: ignore[arg-type]
+
+
+# -- the lead organisation's section of the case file -------------------------------------------
+@dataclass(slots=True)
+class PartnerSection:
+    """Referrals of a case. (Partners' notes show in the case file's own notes list.)"""
+
+    case_id: uuid.UUID
+    referrals: list[Referral]
+    org_names: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def org(self, org_id: uuid.UUID | None) -> str:
+        return self.org_names.get(org_id, "") if org_id else ""
+
+
+def section_data(case: RedactedCase | Case) -> PartnerSection | None:
+    """Referrals of a case, two queries; None when the user may not see referrals."""
+    if isinstance(case, RedactedCase) and not case.can_see("referrals"):
+        return None
+    referrals = list(
+        session.execute(
+            select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at.desc())
+        ).scalars()
+    )
+    ids = {r.to_org_id for r in referrals} | {r.from_org_id for r in referrals}
+    return PartnerSection(case.id, referrals, org_names(ids))
+
+
+# -- the partner portal ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PortalRow:
+    referral: Referral
+    from_org: str
+    case_reference: str | None  # only while the partner has access through the referral
+
+    @property
+    def live(self) -> bool:
+        return self.case_reference is not None
+
+
+def portal_rows(user: Any, on: date | None = None, limit: int = 500) -> list[PortalRow]:
+    """Referrals addressed to the user's organisation; the case reference only for those
+    through which it may see the case now (accepted, basis in force, case not erased)."""
+    on = on or date.today()
+    from_org = aliased(Organisation)
+    rows = session.execute(
+        select(Referral, from_org.name)
+        .join(from_org, from_org.id == Referral.from_org_id)
+        .where(access.referral_scope(user))
+        .order_by(Referral.created_at.desc())
+        .limit(limit)
+    ).all()
+    live = dict(
+        session.execute(
+            select(Referral.id, Case.reference)
+            .join(Case, Case.id == Referral.case_id)
+            .where(Case.erased_at.is_(None), access.partner_referral_condition(user, on))
+        ).all()
+    )
+    return [PortalRow(referral, name, live.get(referral.id)) for referral, name in rows]
+
+
+# -- the partner's case page ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ShownNote:
+    note: CaseNote
+    org: str
+    text: str
+
+
+def partner_notes(case: Case, user: Any, rcase: RedactedCase) -> list[ShownNote]:
+    """Notes the partner sees: its own organisation's, plus those shared by others when the
+    referral scope includes shared notes; others' notes masked for what it may not see."""
+    query = select(CaseNote).where(CaseNote.case_id == case.id)
+    if rcase.can_see("shared_notes"):
+        query = query.where((CaseNote.author_org_id == user.organisation_id) | CaseNote.shareable.is_(True))
+    else:
+        query = query.where(CaseNote.author_org_id == user.organisation_id)
+    notes = list(session.execute(query.order_by(CaseNote.created_at)).scalars())
+    names = org_names({n.author_org_id for n in notes})
+    rules = masking.rules_for(case, rcase.fields)
+    shown = []
+    for note in notes:
+        body = str(note.body or "")
+        if note.author_org_id != user.organisation_id:
+            body = masking.mask_text(body, rules) or ""
+        shown.append(ShownNote(note, names.get(note.author_org_id, ""), body))
+    return shown

@@ -1,0 +1,331 @@
+"""A module-scoped world for the access matrix and the redaction sweep.
+
+One app and one SQLite file per test module: organisations, one user per role, and one case
+per *case relation* (own organisation assigned / unassigned, another organisation, referred to
+the partner with or without an accepted, consented referral), each with one record of every
+kind a URL can name (service, follow-up, consent, referral, note). The database file is copied
+once as a template and restored after any request that may have changed it, and each test
+gets a fresh client carrying a session captured from a real sign-in: tests stay independent
+and cheap.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select
+
+from casework import create_app
+from casework.db import Base, get_db, session
+from tests.conftest import PASSWORD, TEST_SETTINGS, CaseworkClient, totp_code_for
+
+ROLES = ("admin", "supervisor", "caseworker", "partner", "researcher")
+
+#: Every case relation the matrix tries, and which roles may reach such a case.
+CASE_RELATIONS = (
+    "own_assigned",
+    "own_unassigned",
+    "other_org",
+    "referred_accepted",
+    "referred_pending",
+    "referred_no_consent",
+)
+CASE_SCOPE: dict[str, frozenset[str]] = {
+    "own_assigned": frozenset({"supervisor", "caseworker"}),
+    "own_unassigned": frozenset({"supervisor"}),
+    "other_org": frozenset(),
+    "referred_accepted": frozenset({"supervisor", "caseworker", "partner"}),
+    "referred_pending": frozenset({"supervisor", "caseworker"}),
+    "referred_no_consent": frozenset({"supervisor", "caseworker"}),
+}
+#: A referral addressed to the partner is the partner's record: they see and answer it while it
+#: is pending (before the case opens to them) and see that it ended when consent was withdrawn
+#: (the case stays closed to them; the redaction sweep checks no case field shows there).
+REFERRAL_SCOPE: dict[str, frozenset[str]] = {
+    **CASE_SCOPE,
+    "referred_pending": frozenset({"supervisor", "caseworker", "partner"}),
+    "referred_no_consent": frozenset({"supervisor", "caseworker", "partner"}),
+}
+
+#: Identifying values of each case: unique strings, so a page showing one is easy to spot.
+SECRET_FIELDS = ("family_name", "aliases", "place_of_birth", "phone", "email", "address", "document_number")
+
+
+def secret_value(relation: str, field_name: str) -> str:
+    return f"Zq{field_name.replace('_', '').title()}{relation.replace('_', '').title()}"
+
+
+@dataclass
+class World:
+    app: Flask
+    db_path: Path
+    template_path: Path
+    users: dict[str, uuid.UUID]
+    #: relation -> URL parameter -> value
+    params: dict[str, dict[str, str]]
+    #: URL parameters that do not depend on the case: user_id, org_id
+    common: dict[str, str]
+    #: role -> an export run of that user (or the researcher's)
+    exports: dict[str, str]
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dirty: bool = False
+
+    def restore(self) -> None:
+        """Put the database back as it was built (after a request that may have changed it)."""
+        get_db(self.app).engine.dispose()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(self.template_path, self.db_path)
+        self.dirty = False
+
+    def client(self, role: str | None) -> CaseworkClient:
+        """A fresh client, signed in as ``role`` (None: anonymous)."""
+        client: CaseworkClient = self.app.test_client()  # type: ignore[assignment]
+        if role is not None:
+            with client.session_transaction() as sess:
+                sess.update(self.sessions[role])
+        return client
+
+    def audit_counts(self, case_id: str | None = None) -> tuple[int, int, int]:
+        """(refused events, all events, events about ``case_id``) so far."""
+        from casework.audit.models import AuditEvent
+
+        about_case = AuditEvent.case_id == uuid.UUID(case_id) if case_id else AuditEvent.id.is_(None)
+        with get_db(self.app).engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    func.count().filter(AuditEvent.outcome == "refused"),
+                    func.count(),
+                    func.count().filter(about_case),
+                ).select_from(AuditEvent)
+            ).one()
+            return int(row[0]), int(row[1]), int(row[2])
+
+
+def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+    from casework.admin import services as admin_services
+    from casework.assistance.models import ReintegrationAssistance, ReintegrationFollowUp
+    from casework.auth.models import Organisation, User
+    from casework.cases.models import Case, CaseNote
+    from casework.cases.references import next_reference
+    from casework.consent.models import Consent
+    from casework.exports.models import ExportRun
+    from casework.partners.models import Referral
+
+    with app.app_context():
+        orgs = {
+            "own": Organisation(name="Own Lead Agency", kind="lead_agency"),
+            "other": Organisation(name="Other Lead Agency", kind="lead_agency"),
+            "partner": Organisation(name="Partner Shelter NGO", kind="partner_ngo"),
+            "partner2": Organisation(name="Second Partner NGO", kind="partner_ngo"),
+            "research": Organisation(name="Research Institute", kind="research"),
+        }
+        session.add_all(orgs.values())
+        session.flush()
+        home = {
+            "admin": "own",
+            "supervisor": "own",
+            "caseworker": "own",
+            "partner": "partner",
+            "researcher": "research",
+        }
+        users: dict[str, User] = {}
+        for role in ROLES:
+            users[role] = admin_services.create_user(
+                email=f"{role}@matrix.example",
+                display_name=f"Matrix {role}",
+                role=role,
+                organisation=orgs[home[role]],
+                password=PASSWORD,
+                must_change_password=False,
+                actor=None,
+            )
+        import pyotp
+
+        for role in ("admin", "supervisor"):
+            users[role].totp_secret = pyotp.random_base32()
+            users[role].totp_enabled = True
+        target = admin_services.create_user(
+            email="target@matrix.example",
+            display_name="Matrix target",
+            role="caseworker",
+            organisation=orgs["own"],
+            password=PASSWORD,
+            must_change_password=False,
+            actor=None,
+        )
+        other_worker = admin_services.create_user(
+            email="other-worker@matrix.example",
+            display_name="Other worker",
+            role="caseworker",
+            organisation=orgs["other"],
+            password=PASSWORD,
+            must_change_password=False,
+            actor=None,
+        )
+        session.flush()
+
+        today = date.today()
+        params: dict[str, dict[str, str]] = {}
+        for relation in CASE_RELATIONS:
+            owner = orgs["other"] if relation == "other_org" else orgs["own"]
+            assignee = {"own_unassigned": None, "other_org": other_worker}.get(relation, users["caseworker"])
+            case = Case(
+                reference=next_reference(2025),
+                owner_org_id=owner.id,
+                assigned_to_id=assignee.id if assignee is not None else None,
+                opened_on=date(2025, 3, 14),
+                year_of_registration=2025,
+                status="open",
+                gender="female",
+                age_at_registration=24,
+                citizenship="NG",
+                country_of_exploitation="IT",
+                data_source="case_management",
+            )
+            session.add(case)
+            case.given_name = f"Given{relation.replace('_', '').title()}"
+            for name in SECRET_FIELDS:
+                setattr(case, name, secret_value(relation, name))
+            case.date_of_birth = date(2001, 2, 3)
+            session.flush()
+
+            referred = relation.startswith("referred")
+            to_org = orgs["partner"] if referred else orgs["partner2"]
+            sharing = Consent(
+                case_id=case.id,
+                purpose="referral_sharing",
+                organisation_id=to_org.id,
+                decision="granted",
+                method="written",
+                given_by="victim",
+                given_on=today - timedelta(days=10),
+                withdrawn_on=today - timedelta(days=1) if relation == "referred_no_consent" else None,
+            )
+            assistance = Consent(
+                case_id=case.id,
+                purpose="assistance",
+                decision="granted",
+                method="written",
+                given_by="victim",
+                given_on=today - timedelta(days=10),
+            )
+            session.add_all([sharing, assistance])
+            session.flush()
+            assistance.notes = secret_value(relation, "consent_notes")
+            referral = Referral(
+                case_id=case.id,
+                from_org_id=owner.id,
+                to_org_id=to_org.id,
+                service_kind="reintegration",
+                consent_id=sharing.id,
+                field_scope=frozenset({"given_name", "age"}),
+                status="pending" if relation in ("referred_pending",) or not referred else "accepted",
+            )
+            session.add(referral)
+            session.flush()
+            service = ReintegrationAssistance(
+                case_id=case.id,
+                status="in_progress",
+                provider_org_id=to_org.id,
+                referral_id=referral.id,
+                started_on=today - timedelta(days=5),
+            )
+            session.add(service)
+            session.flush()
+            follow_up = ReintegrationFollowUp(reintegration_id=service.id, visited_on=today - timedelta(days=1))
+            session.add(follow_up)
+            note = CaseNote(case_id=case.id, author_id=users["supervisor"].id, author_org_id=owner.id, shareable=True)
+            session.add(note)
+            session.flush()
+            note.body = secret_value(relation, "note_body")
+            follow_up.sustainability_score = 50
+            params[relation] = {
+                "case_id": str(case.id),
+                "service_id": str(service.id),
+                "follow_up_id": str(follow_up.id),
+                "consent_id": str(assistance.id),
+                "referral_id": str(referral.id),
+                "note_id": str(note.id),
+                "kind": "reintegration",
+            }
+        exports: dict[str, str] = {}
+        for role in ("researcher", "supervisor"):
+            run = ExportRun(requested_by_id=users[role].id, kind="ctdc_microdata", parameters={}, status="done")
+            session.add(run)
+            session.flush()
+            _store_export_file(run)
+            exports[role] = str(run.id)
+        for role in ROLES:
+            exports.setdefault(role, exports["researcher"])
+        common = {"user_id": str(target.id), "org_id": str(orgs["partner2"].id)}
+        session.commit()
+        return {role: user.id for role, user in users.items()}, params, common, exports
+
+
+def _store_export_file(run: Any) -> None:
+    """Give a finished export run its file, as the exports service would have written it."""
+    import hashlib
+
+    from casework.exports import services as export_services
+
+    content = b"caseId,gender\n1,-99\n"
+    path = export_services.stored_file(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    run.file_sha256 = hashlib.sha256(content).hexdigest()
+
+
+def _sign_in(app: Flask, role: str, user_id: uuid.UUID) -> dict[str, Any]:
+    """Sign in through the real forms once; return the session to reuse in every test."""
+    from casework.auth.models import User
+
+    client: CaseworkClient = app.test_client()  # type: ignore[assignment]
+    response = client.post("/auth/login", data={"email": f"{role}@matrix.example", "password": PASSWORD})
+    if response.status_code == 302 and "/auth/two-factor" in response.headers["Location"]:
+        with app.app_context():
+            user = session.get(User, user_id)
+        response = client.post("/auth/two-factor", data={"code": totp_code_for(app, user)})
+    assert response.status_code == 302, f"{role} could not sign in"
+    with client.session_transaction() as sess:
+        return dict(sess)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, keyring_file: Path) -> Iterator[World]:
+    directory = tmp_path_factory.mktemp("world")
+    db_path = directory / "casework.sqlite3"
+    app = create_app(
+        {
+            **TEST_SETTINGS,
+            "instance_path": directory / "instance",
+            "database_url": f"sqlite:///{db_path}",
+            "keyring_path": keyring_file,
+            # The matrix sends hundreds of requests from one address: no throttling here.
+            "login_ip_max_attempts": 1_000_000,
+        }
+    )
+    app.test_client_class = CaseworkClient
+    engine = get_db(app).engine
+
+    @event.listens_for(engine, "connect")
+    def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
+        # A throwaway test database: durability is not needed, speed is.
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    Base.metadata.create_all(engine)
+    users, params, common, exports = _build(app)
+    world = World(app, db_path, directory / "template.sqlite3", users, params, common, exports)
+    world.sessions = {role: _sign_in(app, role, users[role]) for role in ROLES}
+    get_db(app).engine.dispose()  # the last connection closing folds the WAL into the file
+    shutil.copyfile(db_path, world.template_path)
+    yield world
+    get_db(app).engine.dispose()
