@@ -52,9 +52,13 @@ def _erased(case: Case) -> Response:
 
 @bp.route("/<uuid:case_id>")
 @route(Permission.CASE_READ, case_route=True)
-def view(case_id: Any) -> Page:
+def view(case_id: Any) -> Page | Response:
     user = _user()
     case = access.load_case(case_id, Permission.CASE_READ)
+    if access.role_of(user) is access.Role.PARTNER:
+        # Partners work from their portal's case page, which masks the victim's identifiers
+        # inside shared notes by the referral's scope.
+        return redirect(url_for("partners.case", case_id=case.id))
     return render_template("cases/view.html", **case_file_context(user, case)), 200
 
 
