@@ -10,7 +10,9 @@ value read as :data:`ERASED`.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar, overload
@@ -74,11 +76,11 @@ def _row_id_bytes(instance: Any) -> bytes:
     row_id = state.get("id", _MISSING)
     if row_id is _MISSING:
         row_id = instance.id
-    cached = state.get("_casework_rid")
-    if cached is not None and cached[0] is row_id:
-        return cached[1]  # type: ignore[no-any-return]
+    if state.get("_casework_rid") is row_id:
+        return state["_casework_rid_bytes"]  # type: ignore[no-any-return]
     encoded = str(row_id).encode()
-    state["_casework_rid"] = (row_id, encoded)
+    state["_casework_rid"] = row_id
+    state["_casework_rid_bytes"] = encoded
     return encoded
 
 
@@ -109,6 +111,37 @@ def rewrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.U
     plain = keyring.master(master_id.decode()).open(wrapped, ad)
     current = keyring.master()
     return current.seal(plain, ad), current.key_id.decode()
+
+
+# Unwrapped data keys of recently read rows, per process, keyed by (table, row, wrapped key):
+# re-reading a case (a list page, the case file after an edit) skips the unwrap. The master key
+# that unwraps them is in this process's memory anyway, so this adds no new exposure; a
+# destroyed or rotated key is never looked up again (its wrapped bytes are gone from the row).
+_UNWRAP_CACHE_SIZE = 20_000
+_unwrap_cache: OrderedDict[tuple[int, str, uuid.UUID, bytes], Aead] = OrderedDict()
+_unwrap_lock = threading.Lock()
+
+
+def _cached_unwrap(wrapped: bytes, table: str, row_id: uuid.UUID) -> Aead:
+    keyring = get_keyring()
+    cache_key = (id(keyring), table, row_id, wrapped)
+    with _unwrap_lock:
+        aead = _unwrap_cache.get(cache_key)
+        if aead is not None:
+            _unwrap_cache.move_to_end(cache_key)
+            return aead
+    aead = unwrap_data_key(keyring, wrapped, table, row_id)
+    with _unwrap_lock:
+        _unwrap_cache[cache_key] = aead
+        if len(_unwrap_cache) > _UNWRAP_CACHE_SIZE:
+            _unwrap_cache.popitem(last=False)
+    return aead
+
+
+def forget_unwrapped_keys() -> None:
+    """Empty the per-process cache (after a keyring change, and in tests)."""
+    with _unwrap_lock:
+        _unwrap_cache.clear()
 
 
 class DataKeyOwner:
@@ -144,12 +177,16 @@ class DataKeyOwner:
         cached = self.__dict__.get("_casework_dk")
         if cached is not None and cached[0] is self.wrapped_key:
             return cached[1]  # type: ignore[no-any-return]
-        aead = unwrap_data_key(get_keyring(), self.wrapped_key, self.__tablename__, self.id)
+        aead = _cached_unwrap(self.wrapped_key, self.__tablename__, self.id)
         self.__dict__["_casework_dk"] = (self.wrapped_key, aead)
         return aead
 
     def destroy_data_key(self) -> None:
         """Crypto-shred: forget the data key. Irreversible; callers audit it."""
+        if self.wrapped_key is not None:
+            with _unwrap_lock:
+                for cache_key in [k for k in _unwrap_cache if k[2] == self.id and k[3] == self.wrapped_key]:
+                    del _unwrap_cache[cache_key]
         self.wrapped_key = None
         self.wrapping_key_id = None
         self.key_destroyed_at = utcnow()
@@ -195,10 +232,12 @@ class EncryptedField(Generic[T]):
         self.column_attr = column_attr
         self.codec = codec
         self.name = ""
+        self.blob_key = ""
         self._ad_prefix: dict[type, _AdPrefix] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        self.blob_key = name + "\x00ciphertext"
 
     def associated_data(self, instance: Any) -> bytes:
         """``field_ad(table, column, instance.id)``, with the prefix cached per class."""
@@ -236,9 +275,10 @@ class EncryptedField(Generic[T]):
         plain_cache = state.get("_casework_plain")
         if plain_cache is None:
             plain_cache = state["_casework_plain"] = {}
-        hit = plain_cache.get(self.name)
-        if hit is not None and hit[0] is blob:
-            return hit[1]
+        # Value and the ciphertext it came from sit under two keys (no tuple per read: fewer
+        # allocations, fewer garbage-collector passes on big result sets).
+        if plain_cache.get(self.blob_key) is blob:
+            return plain_cache[self.name]
         cls = type(instance)
         prefix = self._ad_prefix.get(cls)
         if prefix is None:
@@ -260,7 +300,8 @@ class EncryptedField(Generic[T]):
                     return ERASED
                 raise DecryptionError("no data key available for this value")
         value = self.codec.decode(aead.open(blob, prefix + _row_id_bytes(instance)))
-        plain_cache[self.name] = (blob, value)
+        plain_cache[self.name] = value
+        plain_cache[self.blob_key] = blob
         return value
 
     def __set__(self, instance: Any, value: T | None) -> None:
@@ -281,7 +322,9 @@ class EncryptedField(Generic[T]):
             raise ErasedError("this record was erased: its data key no longer exists")
         blob = aead.seal(self.codec.encode(value), self.associated_data(instance))
         setattr(instance, self.column_attr, blob)
-        instance.__dict__.setdefault("_casework_plain", {})[self.name] = (blob, value)
+        plain_cache = instance.__dict__.setdefault("_casework_plain", {})
+        plain_cache[self.name] = value
+        plain_cache[self.blob_key] = blob
 
 
 def encrypted_fields(cls: type) -> dict[str, EncryptedField[Any]]:
