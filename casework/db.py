@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from werkzeug.local import LocalProxy
@@ -133,7 +134,12 @@ def _get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
-        db_session.close()
+        try:
+            db_session.close()
+        except SQLAlchemyError:
+            # The database went away after the response was built (nothing is left to commit):
+            # the pool drops the dead connection; the answer already given stands.
+            pass
 
 
 #: The session of the current application context (one per request or CLI command).

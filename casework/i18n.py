@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -15,8 +16,11 @@ def select_locale() -> str:
     languages = current_app.config["CASEWORK"].languages
     if not has_request_context():  # CLI commands speak the first (default) language
         return languages[0]
-    if current_user and current_user.is_authenticated and current_user.language in languages:
-        return str(current_user.language)
+    try:
+        if current_user and current_user.is_authenticated and current_user.language in languages:
+            return str(current_user.language)
+    except SQLAlchemyError:  # the database is down: an error page must still render
+        pass
     chosen = session.get("language")
     if chosen in languages:
         return str(chosen)

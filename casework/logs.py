@@ -56,7 +56,12 @@ def configure(app: Flask) -> None:
         started = g.get("request_started")
         if started is not None and request.endpoint != "static":
             from flask_login import current_user
+            from sqlalchemy.exc import SQLAlchemyError
 
+            try:
+                user_id = str(current_user.id) if current_user.is_authenticated else None
+            except SQLAlchemyError:  # the database went away during the request
+                user_id = None
             request_log.info(
                 "request",
                 extra={
@@ -64,7 +69,7 @@ def configure(app: Flask) -> None:
                     "method": request.method,
                     "rule": request.url_rule.rule if request.url_rule else None,
                     "status": response.status_code,
-                    "user_id": str(current_user.id) if current_user.is_authenticated else None,
+                    "user_id": user_id,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )

@@ -88,7 +88,11 @@ def _error_page(status: int) -> tuple[str, int]:
         return render_template("error.html", status=status, message=message), status
     except Exception:  # noqa: BLE001 - the error page itself must never fail
         log.error("error page failed to render: %s", traceback.format_exc(limit=-1).splitlines()[-3:-1])
-        return f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(str(message))}</p>", status
+        try:
+            text_of_message = str(message)
+        except Exception:  # noqa: BLE001 - translating needs the locale, which may need the database
+            text_of_message = str(getattr(message, "_args", (ERROR_MESSAGES[500 if status >= 500 else 400],))[0])
+        return f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(text_of_message)}</p>", status
 
 
 def _handle_http(exc: HTTPException) -> tuple[str, int] | Response:
@@ -114,8 +118,11 @@ def _handle_unexpected(exc: Exception) -> tuple[str, int]:
 
 
 def _rollback_quietly() -> None:
+    # close() rolls the transaction back without expiring what was loaded (rollback() would):
+    # the error page then reads the signed-in user (name, role, language) from memory instead of
+    # going back to a database that may be down, which would turn a clean 503 into a crash.
     try:
-        session.rollback()
+        session.close()
     except SQLAlchemyError:
         pass
 

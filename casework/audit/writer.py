@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from casework.audit.models import AuditChainHead, AuditEvent
@@ -80,6 +80,11 @@ def record(
         target_type = target_type or type(target).__name__
         target_id = target_id or str(target.id)
     actor = actor if actor is not None else _current_actor()
+    if db.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and pysqlite reads outside a transaction until the first
+        # write: take the database's write lock first (waits up to busy_timeout), or two
+        # concurrent appends read the same head and collide on the next event id.
+        db.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(id=AuditChainHead.id))
     head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditChainHead(id=1, last_event_id=0, last_mac=GENESIS_MAC)

@@ -182,8 +182,7 @@ def load_or_create(path: Path, create: bool) -> Keyring:
     keyring = Keyring.generate()
     keyring.save(path)
     sys.stderr.write(
-        f"\n*** DEVELOPMENT KEYRING CREATED at {path} — not for real victims' data: "
-        "see README 'Configuration' ***\n\n"
+        f"\n*** DEVELOPMENT KEYRING CREATED at {path} — not for real victims' data: see README 'Configuration' ***\n\n"
     )
     log.warning(
         "=" * 72 + "\nDEVELOPMENT KEYRING CREATED at %s.\nIt encrypts every victim's data: "

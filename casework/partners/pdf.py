@@ -50,7 +50,7 @@ def render(summary: Summary) -> bytes:
         (_("Basis"), summary.basis),
         (_("Prepared on"), summary.generated_on.isoformat()),
     ):
-        pdf.multi_cell(width, 5.5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5.5, _("%(label)s: %(value)s", label=label, value=value), new_x="LMARGIN", new_y="NEXT")
     for section in summary.sections:
         pdf.ln(3)
         pdf.set_font(FONT, "B", 12)

@@ -265,7 +265,11 @@ def _for_victim(case: Case, on: date) -> Summary:
         services.texts.append(Line(heading, "; ".join(t for t in (dates, item.get("notes") or "") if t)))
     consents = Section(_("Consents"))
     for item in record["consents"]:
-        heading = f"{vocab.CONSENT_PURPOSES.label(item['purpose'])}: {vocab.CONSENT_DECISIONS.label(item['decision'])}"
+        heading = _(
+            "%(label)s: %(value)s",
+            label=vocab.CONSENT_PURPOSES.label(item["purpose"]),
+            value=vocab.CONSENT_DECISIONS.label(item["decision"]),
+        )
         detail = _("given on %(day)s", day=item["given_on"])
         if item.get("organisation"):
             detail += f" · {item['organisation']}"

@@ -1,0 +1,226 @@
+"""What a caseworker does, in a real browser: sign in with the keyboard, register a case through
+the duplicate check, find it by name, record each kind of assistance, meet a version conflict
+without losing anything, and switch the interface to French and Spanish. Every page must load
+without console errors or Content-Security-Policy violations (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return "body";
+  return e.id || `${e.tagName.toLowerCase()}[type=${e.getAttribute("type") || ""}]`;
+}"""
+
+
+@pytest.fixture
+def org(make_org):
+    return make_org("Lead agency")
+
+
+@pytest.fixture
+def caseworker(make_user, org):
+    return make_user("caseworker", org=org, display_name="Carla Caseworker")
+
+
+@pytest.fixture
+def supervisor(make_user, org):
+    return make_user("supervisor", org=org, display_name="Sam Supervisor")  # TOTP on
+
+
+def heading(page) -> str:
+    return page.inner_text("main h1").strip()
+
+
+def case_reference(page) -> str:
+    match = re.search(r"CT-\d{4}-\d+", heading(page))
+    assert match, f"no case reference in {heading(page)!r}"
+    return match.group(0)
+
+
+def submit(page, selector: str = "main form button[type=submit].primary") -> int:
+    """Click a submit button and return the HTTP status of the page it leads to."""
+    with page.expect_navigation() as navigation:
+        page.click(selector)
+    return navigation.value.status
+
+
+def test_sign_in_with_the_keyboard_only(browsing, caseworker):
+    page = browsing.new_page()
+    page.goto("/auth/login")
+    assert page.evaluate(FOCUSED) == "email", "the email field has the focus when the page opens"
+
+    # From the first link of the page (skip link), Tab walks the header, then email, password, submit.
+    page.focus(".skip-link")
+    order = [page.evaluate(FOCUSED)]
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate(FOCUSED))
+        if order[-1] == "button[type=submit]" and "password" in order:
+            break
+    assert order[0] != "email" and "language-select" in order
+    email = order.index("email")
+    assert order[email : email + 3] == ["email", "password", "button[type=submit]"], order
+
+    page.focus("#email")
+    page.keyboard.type(caseworker.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(caseworker.test_password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/reports/")
+    assert heading(page) == "Dashboard"
+
+
+def register(page, given: str, family: str) -> int:
+    page.goto("/cases/new")
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
+    page.select_option("#gender", "female")
+    page.fill("#age_at_registration", "24")
+    page.select_option("#citizenship", "NG")
+    page.select_option("#country_of_exploitation", "IT")
+    page.select_option("#identification_route", "ngo")
+    return submit(page, "#register-submit")
+
+
+def test_register_a_case_through_the_duplicate_check_and_find_it(browsing, sign_in, caseworker):
+    page = browsing.new_page()
+    sign_in(page, caseworker)
+
+    assert register(page, "Amina", "Okafor") == 200
+    assert page.locator(".flash-success").inner_text().startswith("Case CT-")
+    first_reference = case_reference(page)
+
+    # The same name again: nothing is saved until the caseworker decides on the possible duplicate.
+    assert register(page, "AMINA", "okafor") == 200
+    duplicates = page.locator("#duplicates")
+    assert duplicates.is_visible()
+    assert first_reference in duplicates.inner_text()
+    page.check("#duplicate-new")
+    assert submit(page, "#confirm-registration") == 200
+    second_reference = case_reference(page)
+    assert second_reference != first_reference
+
+    # The name search is a POST form (no name in the URL); it finds both cases.
+    page.goto("/cases/search")
+    page.fill("#full_name", "okafor amina")
+    assert submit(page, "#search-submit") == 200
+    assert page.url.endswith("/cases/search")
+    results = page.locator("#search-results")
+    assert "2 cases found" in results.inner_text()
+    assert first_reference in results.inner_text() and second_reference in results.inner_text()
+    browsing.assert_clean()
+
+
+ASSISTANCE = {
+    "shelter": lambda page: (
+        page.select_option("#shelter_type", "safe_house"),
+        page.fill("#facility", "Safe house north"),
+        page.fill("#admitted_on", "2025-03-15"),
+    ),
+    "legal": lambda page: (
+        page.check("input[name=legal_services][value=counselling]"),
+        page.select_option("#permit_status", "applied"),
+    ),
+    "medical": lambda page: (
+        page.check("input[name=care_types][value=primary_care]"),
+        page.fill("#referred_to", "City clinic"),
+    ),
+    "psychosocial": lambda page: (
+        page.check("input[name=support_types][value=individual_counselling]"),
+        page.fill("#sessions_planned", "6"),
+        page.fill("#sessions_attended", "2"),
+    ),
+    "return": lambda page: (
+        page.select_option("#destination_country", "NG"),
+        page.select_option("#risk_level", "low"),
+    ),
+    "reintegration": lambda page: (
+        page.check("input[name=components][value=vocational_training]"),
+        page.fill("#grant_amount", "250.00"),
+        page.fill("#grant_currency", "eur"),
+    ),
+}
+
+
+def test_record_one_assistance_of_each_kind(browsing, sign_in, caseworker, org, make_case):
+    case = make_case(org, assigned_to=caseworker)
+    page = browsing.new_page()
+    sign_in(page, caseworker)
+    for kind, fill in ASSISTANCE.items():
+        page.goto(f"/cases/{case.id}")
+        with page.expect_navigation():
+            page.click(f"a[href$='/assistance/{kind}/new']")
+        page.select_option("#status", "in_progress")
+        page.fill("#started_on", "2025-03-15")
+        fill(page)
+        assert submit(page) == 200, f"{kind}: {page.locator('.error-summary').all_inner_texts()}"
+        assert "/assistance/" in page.url
+        assert page.locator(".flash-success").inner_text() == "Assistance recorded."
+
+    page.goto(f"/cases/{case.id}")
+    rows = page.locator(".assistance-section tbody tr")
+    assert rows.count() == len(ASSISTANCE)
+    shown = rows.all_inner_texts()
+    for label in ("Shelter", "Legal assistance", "Medical care", "Psychosocial support", "Return", "Reintegration"):
+        assert any(text.startswith(label) for text in shown), label
+    browsing.assert_clean()
+
+
+def test_a_version_conflict_shows_both_versions_and_loses_nothing(
+    browsing, sign_in, caseworker, supervisor, org, make_case
+):
+    case = make_case(org, assigned_to=caseworker, languages="English", opened_on=date(2025, 3, 14))
+    mine = browsing.new_page()  # the caseworker
+    theirs = browsing.new_page()  # the supervisor, with two-factor sign-in
+    sign_in(mine, caseworker)
+    sign_in(theirs, supervisor)
+    for page in (mine, theirs):
+        page.goto(f"/cases/{case.id}/edit")
+
+    theirs.fill("#languages", "Tigrinya")
+    assert submit(theirs, "#edit-submit") == 200
+    assert theirs.locator(".flash-success").inner_text() == "Saved."
+
+    mine.fill("#languages", "Arabic")
+    mine.fill("#place_of_birth", "Asmara")
+    browsing.expect_status(409)
+    assert submit(mine, "#edit-submit") == 409
+    assert heading(mine) == "This case was changed by someone else"
+    row = mine.locator("#conflict-languages")
+    assert "differs" in row.inner_text()
+    assert row.locator(".theirs").inner_text() == "Tigrinya"
+    assert row.locator(".yours").inner_text() == "Arabic"
+    # Nothing lost: the form below still holds every value the caseworker typed.
+    assert mine.input_value("#languages") == "Arabic"
+    assert mine.input_value("#place_of_birth") == "Asmara"
+
+    assert submit(mine, "#edit-submit") == 200
+    assert mine.locator(".flash-success").inner_text() == "Saved."
+    assert "Arabic" in mine.inner_text("main") and "Asmara" in mine.inner_text("main")
+    browsing.assert_clean()
+
+
+def test_switch_language_to_french_then_spanish(browsing, sign_in, caseworker):
+    page = browsing.new_page()
+    sign_in(page, caseworker)
+    assert heading(page) == "Dashboard"
+
+    for language, dashboard, cases in (("fr", "Tableau de bord", "Dossiers"), ("es", "Panel", "Casos")):
+        with page.expect_navigation():
+            page.select_option("#language-select", language)  # submits on change (casework.js)
+        assert page.get_attribute("html", "lang") == language
+        assert page.url.endswith("/reports/"), "the switcher returns to the same page"
+        assert heading(page) == dashboard
+        page.goto("/cases/")  # the choice holds on the next pages
+        assert heading(page) == cases
+        assert page.input_value("#language-select") == language
+        page.goto("/reports/")
+    browsing.assert_clean()
