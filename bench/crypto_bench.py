@@ -257,6 +257,11 @@ def main() -> None:
         f"sqlalchemy-utils read / casework read: {utils['read'] / ours['read']:.2f}x (target >= 3x)"
     )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    read_ratio, utils_ratio = ours["read"] / plain["read"], utils["read"] / ours["read"]
+    read_met, utils_met = "yes" if read_ratio <= 1.5 else "no", "yes" if utils_ratio >= 3 else "no"
+    print(f"RESULT|crypto: encrypted read / plain read ({n:,} cases)|{read_ratio:.2f}x|<= 1.5x|{read_met}")
+    print(f"RESULT|crypto: sqlalchemy-utils read / casework read|{utils_ratio:.2f}x|>= 3x|{utils_met}")
+    print(f"RESULT|crypto: encrypted insert / plain insert|{ours['insert'] / plain['insert']:.2f}x|-|-")
 
 
 def check_same_values(make_session: Callable[[], Session], values: list[dict[str, Any]]) -> None:

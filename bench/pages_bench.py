@@ -220,6 +220,8 @@ def main() -> None:
         print(f"{label:<58} {median:>10.1f} {p95:>8.1f} {median / base:>10.1f} {queries:>12}")
     print()
     print("The name search row includes fetching the search form (for its CSRF token), as a browser would.")
+    for label, median, _p95, _queries in results:
+        print(f"RESULT|pages ({total:,} cases, SQLite): {label} median ms|{median:.1f}|-|-")
     print(f"Database and keyring: {directory}{'' if args.keep else ' (temporary)'}")
 
 

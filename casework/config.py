@@ -100,7 +100,8 @@ class Config:
                 raise ConfigError("CASEWORK_SECRET_KEY must be at least 32 characters")
             if not Path(keyring).is_file():
                 raise ConfigError(f"CASEWORK_KEYRING names no file: {keyring}")
-            overrides.setdefault("secure_cookies", True)
+            if "CASEWORK_SECURE_COOKIES" not in env_vars:
+                overrides.setdefault("secure_cookies", True)
         else:
             instance_path.mkdir(parents=True, exist_ok=True)
             if not database_url:

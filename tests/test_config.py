@@ -80,3 +80,25 @@ def test_config_is_frozen(tmp_path: Path):
     cfg = Config.from_env(tmp_path, environ={})
     with pytest.raises(AttributeError):
         cfg.secret_key = "changed"  # type: ignore[misc]
+
+
+def test_secure_cookies_default_on_in_production_and_can_be_turned_off_explicitly(tmp_path: Path):
+    keyring = tmp_path / "k.json"
+    Keyring.generate().save(keyring)
+    environ = {
+        "CASEWORK_ENV": "production",
+        "CASEWORK_DATABASE_URL": "sqlite://",
+        "CASEWORK_SECRET_KEY": "x" * 40,
+        "CASEWORK_KEYRING": str(keyring),
+    }
+    assert Config.from_env(tmp_path, environ=environ).secure_cookies is True
+    assert Config.from_env(tmp_path, environ={**environ, "CASEWORK_SECURE_COOKIES": "0"}).secure_cookies is False
+
+
+def test_keyring_can_be_created_without_the_app(tmp_path: Path):
+    from casework.crypto.__main__ import main
+
+    target = tmp_path / "new.json"
+    assert main(["init", str(target)]) == 0
+    assert Keyring.load(target).current_key_id
+    assert main(["init", str(target)]) == 1

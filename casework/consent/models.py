@@ -19,9 +19,10 @@ from casework.db import Base, UuidPrimaryKey, utcnow
 
 class Consent(UuidPrimaryKey, CaseOwned, Base):
     __tablename__ = "consents"
-    # The current-decision lookups (access.active_consent_condition) search by case AND purpose;
-    # without statistics SQLite would otherwise walk the low-selectivity purpose index per case.
-    __table_args__ = (Index("ix_consents_case_id_purpose", "case_id", "purpose"),)
+    # The current-decision lookups (access.active_consent_condition) search by case, purpose and
+    # organisation; without statistics SQLite would otherwise walk a low-selectivity index
+    # (purpose, or organisation IS NULL) once per case: quadratic on a million cases.
+    __table_args__ = (Index("ix_consents_case_id_purpose", "case_id", "purpose", "organisation_id"),)
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(40), index=True)  # CONSENT_PURPOSES

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 99c3c97bbd6b
+Revision ID: 2ea00e8cbd51
 Revises: 
-Create Date: 2026-11-21 20:36:21.232327
+Create Date: 2026-11-21 21:10:03.811419
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '99c3c97bbd6b'
+revision: str = '2ea00e8cbd51'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -278,7 +278,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('consents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consents_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_consents_case_id_purpose', ['case_id', 'purpose'], unique=False)
+        batch_op.create_index('ix_consents_case_id_purpose', ['case_id', 'purpose', 'organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consents_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consents_purpose'), ['purpose'], unique=False)
 

@@ -1,0 +1,388 @@
+"""Load test of a production-mode deployment on PostgreSQL (prints figures; not a pytest test).
+
+1. (Re)creates a separate PostgreSQL database (default ``casework_load``; never ``test``), a
+   keyring (``flask keys init``) and the schema (``flask db upgrade``).
+2. Creates ``--users`` caseworker accounts in the demo lead agency and seeds ``--cases``
+   synthetic cases (casework.demo.seed, the code behind ``flask demo seed``), which assigns them
+   round-robin to the agency's caseworkers: every simulated user has its own cases.
+3. Starts gunicorn with gunicorn.conf.py in production mode (``CASEWORK_ENV=production``) on a
+   free loopback port, ``--workers`` x ``--threads``.
+4. Runs locust headless (bench/locustfile.py) in three phases against that deployment:
+   ``/health`` only, as fast as it answers (the ceiling); case files only, as fast as they
+   answer (case-file throughput); then the mix for ``--duration`` seconds: ``--users`` signed-in
+   caseworkers with 0.5-1.5 s think time doing case list, case file, name search (POST), case
+   edit (POST) and new service records (POST).
+5. Checks the server log for 5xx answers and the audit chain (``flask audit verify``), prints a
+   table and ``RESULT|figure|value|target|met`` lines (collected by bench/run_all.py).
+
+Targets: 0 errors, p95 <= 300 ms for every request type of the mix, case-file throughput
+>= 30 % of the ceiling. Locust runs on the same machine and takes CPU from the server: the
+figures are a lower bound for a deployment with a separate load generator.
+
+Run: ``.venv/bin/python bench/load_test.py [--cases 100000] [--users 50] [--duration 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+PASSWORD_LENGTH = 24
+
+
+def run(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, env=env, check=check, capture_output=True, text=True)  # noqa: S603 - fixed argv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def recreate_database(server: str, name: str) -> None:
+    if name in ("test", "postgres", "template0", "template1"):
+        raise SystemExit(f"refusing to drop the shared database {name!r}")
+    host, port = server.split(":")
+    args = ["-h", host, "-p", port, "-U", "postgres"]
+    run(["dropdb", *args, "--if-exists", "--force", name])
+    run(["createdb", *args, name])
+
+
+def production_env(url: str, keyring: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
+    env.update(
+        CASEWORK_ENV="production",
+        CASEWORK_DATABASE_URL=url,
+        CASEWORK_SECRET_KEY=secrets.token_urlsafe(48),
+        CASEWORK_KEYRING=str(keyring),
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",
+    )
+    env.update(extra or {})
+    return env
+
+
+def prepare(url: str, directory: Path, n_cases: int, n_users: int) -> dict[str, Any]:
+    """Keyring, schema, accounts, seeded cases; returns the accounts file's content."""
+    keyring = directory / "keyring.json"
+    env = production_env(url, keyring)
+    # A production start needs the keyring to exist already: create it in a testing environment.
+    init_env = {**env, "CASEWORK_ENV": "testing", "CASEWORK_KEYRING": str(directory / "unused.json")}
+    run([str(BIN / "flask"), "--app", "wsgi", "keys", "init", "--path", str(keyring)], init_env)
+    migrated = run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env, check=False)
+    from sqlalchemy import func, select, text
+
+    from casework import create_app
+    from casework.admin import services as admin_services
+    from casework.cases.models import Case
+    from casework.db import Base, get_db, session
+    from casework.demo import accounts as demo_accounts
+    from casework.demo import seed as seeding
+
+    # Seeding runs in this process (demo commands refuse production): same database and keyring.
+    app = create_app(
+        {
+            "env": "testing",
+            "instance_path": directory / "instance",
+            "database_url": url,
+            "keyring_path": keyring,
+            "secret_key": env["CASEWORK_SECRET_KEY"],
+        }
+    )
+    if migrated.returncode != 0:
+        print("flask db upgrade failed; creating the schema from the models instead:", file=sys.stderr)
+        print(migrated.stderr[-2000:], file=sys.stderr)
+        Base.metadata.create_all(get_db(app).engine)
+    users = []
+    with app.app_context():
+        orgs = demo_accounts.demo_organisations()
+        demo_accounts.ensure_demo_accounts(orgs)
+        for i in range(n_users):
+            password = secrets.token_urlsafe(PASSWORD_LENGTH)
+            user = admin_services.create_user(
+                email=f"load{i:03d}@demo-lead-agency.example.org",
+                display_name=f"Load Caseworker {i}",
+                role="caseworker",
+                organisation=orgs.lead,
+                password=password,
+                must_change_password=False,
+                actor=None,
+            )
+            users.append({"id": user.id, "email": user.email, "password": password})
+        session.commit()
+        started = time.perf_counter()
+        print(f"seeding {n_cases:,} cases into PostgreSQL...", flush=True)
+        seeding.seed_cases(n_cases, orgs, progress=lambda done, total: print(f"  {done:,}/{total:,}", flush=True))
+        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        # Planner statistics, as autovacuum would gather them soon after a bulk load.
+        session.execute(text("ANALYZE"))
+        session.commit()
+        for account in users:
+            cases = list(
+                session.execute(
+                    select(Case).where(Case.assigned_to_id == account["id"], Case.status == "open").limit(40)
+                ).scalars()
+            )
+            account["case_ids"] = [str(c.id) for c in cases]
+            account["names"] = [f"{c.given_name or ''} {c.family_name or ''}".strip() for c in cases[:10]]
+            account["id"] = str(account["id"])
+            if not cases:
+                raise SystemExit(f"{account['email']} has no open case: seed more cases")
+        total = session.execute(select(func.count(Case.id))).scalar_one()
+    get_db(app).engine.dispose()
+    return {"users": users, "cases": total, "keyring": str(keyring), "secret": env["CASEWORK_SECRET_KEY"]}
+
+
+def start_server(
+    url: str, keyring: Path, secret: str, port: int, workers: int, threads: int, log: Path
+) -> subprocess.Popen[bytes]:
+    env = production_env(
+        url,
+        keyring,
+        {
+            "CASEWORK_SECRET_KEY": secret,
+            "CASEWORK_BIND": f"127.0.0.1:{port}",
+            "CASEWORK_WORKERS": str(workers),
+            "CASEWORK_THREADS": str(threads),
+        },
+    )
+    handle = log.open("wb")
+    server = subprocess.Popen(  # noqa: S603 - fixed argv
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env, stdout=handle, stderr=handle
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+        if server.poll() is not None:
+            break
+    server.kill()
+    raise SystemExit(f"gunicorn did not come up; see {log}")
+
+
+def locust(user_class: str, users: int, seconds: int, host: str, accounts: Path, prefix: Path) -> list[dict[str, str]]:
+    env = {**os.environ, "CASEWORK_LOAD_USERS": str(accounts)}
+    command = [
+        str(BIN / "locust"),
+        "-f",
+        str(ROOT / "bench" / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{seconds}s",
+        "--reset-stats",  # the figures start once every user is signed in
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        user_class,
+    ]
+    subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)  # noqa: S603 - fixed argv
+    with open(f"{prefix}_stats.csv", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def sign_in_all(host: str, accounts: list[dict[str, Any]]) -> list[float]:
+    """Sign every account in through the real form; keeps each session cookie in its account.
+    Returns the sign-in times in ms (password check with the production argon2id cost)."""
+    import re
+    from http.cookiejar import DefaultCookiePolicy
+
+    import requests
+
+    # Production cookies are Secure; this client stands where the TLS proxy would.
+    DefaultCookiePolicy.return_ok_secure = lambda *_args: True  # type: ignore[method-assign]
+    token_pattern = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+    times = []
+    for account in accounts:
+        client = requests.Session()
+        token = token_pattern.search(client.get(f"{host}/auth/login", timeout=30).text).group(1)  # type: ignore[union-attr]
+        started = time.perf_counter()
+        response = client.post(
+            f"{host}/auth/login",
+            data={"email": account["email"], "password": account["password"], "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 302 or "/auth/" in response.headers.get("Location", ""):
+            raise SystemExit(f"sign-in refused for {account['email']}: {response.status_code}")
+        account["cookie"] = client.cookies.get("casework_session")
+    return times
+
+
+def row(rows: list[dict[str, str]], name: str) -> dict[str, str] | None:
+    return next((r for r in rows if r["Name"] == name), None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50, help="concurrent signed-in caseworkers")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of the mixed load")
+    parser.add_argument("--throughput-seconds", type=int, default=20, help="seconds of each throughput phase")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=6, help="threads per worker")
+    parser.add_argument("--server", default="127.0.0.1:5432", help="PostgreSQL host:port (trust auth, user postgres)")
+    parser.add_argument("--database", default="casework_load", help="dropped and recreated")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    url = f"postgresql://postgres@{args.server}/{args.database}"
+    directory = Path(tempfile.mkdtemp(prefix="casework-load-"))
+    recreate_database(args.server, args.database)
+    prepared = prepare(url, directory, args.cases, args.users)
+    accounts = directory / "accounts.json"
+    accounts.write_text(json.dumps(prepared))
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    log = directory / "gunicorn.log"
+    server = start_server(url, Path(prepared["keyring"]), prepared["secret"], port, args.workers, args.threads, log)
+    try:
+        sign_in_ms = sign_in_all(host, prepared["users"])
+        accounts.write_text(json.dumps(prepared))
+        print("phase 1: /health only (ceiling)...", flush=True)
+        ceiling = locust("HealthUser", args.users, args.throughput_seconds, host, accounts, directory / "ceiling")
+        print("phase 2: case files only...", flush=True)
+        files = locust("CaseFileUser", args.users, args.throughput_seconds, host, accounts, directory / "casefile")
+        print(f"phase 3: the mix, {args.users} users for {args.duration} s...", flush=True)
+        mix = locust("CaseworkerUser", args.users, args.duration, host, accounts, directory / "mix")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    server_log = log.read_text(errors="replace")
+    server_5xx = sum(1 for line in server_log.splitlines() if '"status":5' in line)
+    tracebacks = server_log.count("Traceback")
+    verify = run(
+        [str(BIN / "flask"), "--app", "wsgi", "audit", "verify"],
+        production_env(url, Path(prepared["keyring"])),
+        check=False,
+    )
+    chain = (
+        "intact"
+        if "chain intact" in (verify.stdout + verify.stderr)
+        else "BROKEN: " + (verify.stdout + verify.stderr)[-300:]
+    )
+
+    ceiling_rps = float(row(ceiling, "/health")["Requests/s"])  # type: ignore[index]
+    casefile_row = row(files, "case file")
+    casefile_rps = float(casefile_row["Requests/s"]) if casefile_row else 0.0
+    ratio = casefile_rps / ceiling_rps if ceiling_rps else 0.0
+    types = [
+        "case list",
+        "case file",
+        "search form",
+        "name search (POST)",
+        "edit form",
+        "case edit (POST)",
+        "service form",
+        "service record (POST)",
+    ]
+    aggregated = row(mix, "Aggregated") or {}
+    errors = sum(int(r["Failure Count"]) for r in mix if r["Name"] != "Aggregated")
+    errors += sum(int(r["Failure Count"]) for r in files + ceiling if r["Name"] != "Aggregated")
+
+    print()
+    print(
+        f"casework load test: {prepared['cases']:,} cases on PostgreSQL, gunicorn {args.workers} workers x "
+        f"{args.threads} threads (production mode), {args.users} signed-in caseworkers, {os.cpu_count()} CPUs "
+        "shared with the load generator"
+    )
+    print()
+    header = f"{'request':<26} {'requests':>9} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}"
+    print(header)
+    print("-" * len(header))
+    table = []
+    for name in types:
+        r = row(mix, name)
+        if r is None:
+            continue
+        entry = {
+            "request": name,
+            "count": int(r["Request Count"]),
+            "rps": float(r["Requests/s"]),
+            "p50": float(r["50%"]),
+            "p95": float(r["95%"]),
+            "p99": float(r["99%"]),
+            "errors": int(r["Failure Count"]),
+        }
+        table.append(entry)
+        print(
+            f"{name:<26} {entry['count']:>9} {entry['rps']:>7.1f} {entry['p50']:>7.0f} {entry['p95']:>7.0f} "
+            f"{entry['p99']:>7.0f} {entry['errors']:>7}"
+        )
+    print(
+        f"{'all (mix)':<26} {aggregated.get('Request Count', '0'):>9} {float(aggregated.get('Requests/s', 0)):>7.1f} "
+        f"{float(aggregated.get('50%', 0)):>7.0f} {float(aggregated.get('95%', 0)):>7.0f} "
+        f"{float(aggregated.get('99%', 0)):>7.0f} {aggregated.get('Failure Count', '0'):>7}"
+    )
+    print()
+    print(f"ceiling: /health alone, {args.users} users without think time: {ceiling_rps:.0f} req/s")
+    print(
+        f"case files alone, {args.users} users without think time: {casefile_rps:.0f} req/s "
+        f"({ratio:.0%} of the ceiling)"
+    )
+    print(f"sign-in (argon2id, production cost), one at a time: median {statistics.median(sign_in_ms):.0f} ms")
+    print(f"load average at the end (other processes included): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"server log: {server_5xx} answers 5xx, {tracebacks} tracebacks; audit chain {chain}")
+    print(f"work directory (keyring, accounts, locust CSVs, server log): {directory}")
+    worst_p95 = max((e["p95"] for e in table), default=0.0)
+    results = [
+        ("load: requests (mix)", aggregated.get("Request Count", "0"), "-", "-"),
+        ("load: requests/s (mix)", f"{float(aggregated.get('Requests/s', 0)):.1f}", "-", "-"),
+        ("load: errors (all phases)", str(errors + server_5xx), "0", "yes" if errors + server_5xx == 0 else "no"),
+        ("load: worst p95 ms (mix)", f"{worst_p95:.0f}", "<= 300", "yes" if worst_p95 <= 300 else "no"),
+        ("load: case file p95 ms", f"{row(mix, 'case file')['95%'] if row(mix, 'case file') else '-'}", "-", "-"),
+        ("load: /health ceiling req/s", f"{ceiling_rps:.0f}", "-", "-"),
+        ("load: case-file req/s / ceiling", f"{ratio:.0%}", ">= 30%", "yes" if ratio >= 0.3 else "no"),
+        ("load: machine load average at the end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "-", "-"),
+        ("load: audit chain after load", chain.split(":")[0], "intact", "yes" if chain == "intact" else "no"),
+    ]
+    for figure, value, target, met in results:
+        print(f"RESULT|{figure}|{value}|{target}|{met}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cases": prepared["cases"],
+                    "users": args.users,
+                    "ceiling_rps": ceiling_rps,
+                    "casefile_rps": casefile_rps,
+                    "mix": table,
+                    "errors": errors,
+                    "server_5xx": server_5xx,
+                    "audit_chain": chain,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
