@@ -187,7 +187,8 @@ def check_table(request: TableRequest, settings: ExportSettings) -> None:
 
 # -- files -----------------------------------------------------------------------------------------
 def export_dir() -> Path:
-    path = Path(current_app.instance_path) / "exports"
+    """Where web exports wait for download: the configured instance folder (never the code's)."""
+    path = Path(current_app.config["CASEWORK"].instance_path) / "exports"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
