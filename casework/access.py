@@ -312,13 +312,10 @@ def case_scope(user: Any, on: date | None = None) -> ColumnElement[bool]:
     on = on or date.today()
     live = Case.erased_at.is_(None)
     if role is Role.SUPERVISOR:
-        # An uncorrelated IN (not a correlated EXISTS): each side of the OR can then use its own
-        # index (owner organisation; primary key), instead of a scan of every case.
-        granted = Case.id.in_(
-            select(BreakGlassAccess.case_id).where(
-                BreakGlassAccess.user_id == user.id,
-                BreakGlassAccess.expires_at > utcnow(),
-            )
+        granted = exists().where(
+            BreakGlassAccess.case_id == Case.id,
+            BreakGlassAccess.user_id == user.id,
+            BreakGlassAccess.expires_at > utcnow(),
         )
         return and_(live, or_(Case.owner_org_id == user.organisation_id, granted))
     if role is Role.CASEWORKER:
