@@ -326,6 +326,21 @@ def case_scope(user: Any, on: date | None = None) -> ColumnElement[bool]:
     return false()
 
 
+def duplicate_check_scope(user: Any) -> ColumnElement[bool]:
+    """SQL: the cases a new registration is compared against for duplicates.
+
+    Every live case of the user's organisation (a colleague's case of the same person matters),
+    wider than :func:`case_scope`: for a match outside ``case_scope`` only its reference, opening
+    date and caseworker may be shown, never its content (callers redact with :func:`redact` only
+    when ``case_scope`` also holds).
+    """
+    from casework.cases.models import Case
+
+    if role_of(user) not in (Role.SUPERVISOR, Role.CASEWORKER) or not user.active:
+        return false()
+    return and_(Case.owner_org_id == user.organisation_id, Case.erased_at.is_(None))
+
+
 def scoped_cases(user: Any) -> Select[tuple[Case]]:
     """``select(Case)`` limited to the user's scope: the starting point of every case list."""
     from casework.cases.models import Case

@@ -225,7 +225,7 @@ def find_duplicates(actor: Any, details: CaseDetails, exclude_id: uuid.UUID | No
     query = (
         select(Case, access.case_scope(actor).label("can_open"), User.display_name)
         .outerjoin(User, User.id == Case.assigned_to_id)
-        .where(Case.owner_org_id == actor.organisation_id, Case.erased_at.is_(None), or_(*conditions))
+        .where(access.duplicate_check_scope(actor), or_(*conditions))
         .order_by(Case.opened_on.desc(), Case.reference)
         .limit(50)
     )
