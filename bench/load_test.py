@@ -252,14 +252,27 @@ def main() -> None:
     parser.add_argument("--server", default="127.0.0.1:5432", help="PostgreSQL host:port (trust auth, user postgres)")
     parser.add_argument("--database", default="casework_load", help="dropped and recreated")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the keyring, accounts and logs here (default: a new temporary directory)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the database and accounts a previous run left in --workdir instead of seeding again",
+    )
     args = parser.parse_args()
 
     url = f"postgresql://postgres@{args.server}/{args.database}"
-    directory = Path(tempfile.mkdtemp(prefix="casework-load-"))
-    recreate_database(args.server, args.database)
-    prepared = prepare(url, directory, args.cases, args.users)
+    directory = args.workdir or Path(tempfile.mkdtemp(prefix="casework-load-"))
+    directory.mkdir(parents=True, exist_ok=True)
     accounts = directory / "accounts.json"
-    accounts.write_text(json.dumps(prepared))
+    if args.reuse and accounts.exists():
+        prepared = json.loads(accounts.read_text())
+        print(f"reusing {prepared['cases']:,} cases in {args.database} and the accounts in {directory}", flush=True)
+    else:
+        recreate_database(args.server, args.database)
+        prepared = prepare(url, directory, args.cases, args.users)
+        accounts.write_text(json.dumps(prepared))
     port = free_port()
     host = f"http://127.0.0.1:{port}"
     log = directory / "gunicorn.log"

@@ -20,13 +20,15 @@ Provider rule
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, case, or_, select
-from sqlalchemy.orm import joinedload, with_polymorphic
+from sqlalchemy.orm import with_polymorphic
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework import access, vocab
@@ -82,19 +84,30 @@ def load_service(service_id: uuid.UUID, permission: Permission, user: Any = None
     return service
 
 
-def services_for_case(case_id: uuid.UUID, user: Any) -> list[Service]:
-    """The services of a case that ``user`` may see, every kind's fields and the provider
-    loaded in ONE query (joined-table polymorphism + a joined provider). Empty when the case
-    is outside the user's scope. Never touches encrypted fields."""
-    every_kind = with_polymorphic(Service, list(SERVICE_MODELS.values()))
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    """One line of a case's assistance table: codes, dates and the provider's name only."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    provider_name: str | None
+    started_on: date | None
+    ended_on: date | None
+
+
+def services_for_case(case_id: uuid.UUID, user: Any) -> list[ServiceRow]:
+    """The services of a case that ``user`` may see, oldest first, as table rows (one query on
+    the base table; no kind's own fields, nothing encrypted). Empty when the case is outside
+    the user's scope."""
     stmt = (
-        select(every_kind)
-        .join(Case, Case.id == every_kind.case_id)
-        .where(every_kind.case_id == case_id, access.case_scope(user), access.service_scope(user))
-        .options(joinedload(every_kind.provider))
-        .order_by(every_kind.created_at, every_kind.id)
+        select(Service.id, Service.kind, Service.status, Organisation.name, Service.started_on, Service.ended_on)
+        .join(Case, Case.id == Service.case_id)
+        .outerjoin(Organisation, Organisation.id == Service.provider_org_id)
+        .where(Service.case_id == case_id, access.case_scope(user), access.service_scope(user))
+        .order_by(Service.created_at, Service.id)
     )
-    return list(session.execute(stmt).unique().scalars())
+    return [ServiceRow(*row) for row in session.execute(stmt)]
 
 
 # -- status --------------------------------------------------------------------------------------

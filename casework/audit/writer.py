@@ -13,23 +13,25 @@ import hmac
 import json
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from casework.audit.models import AuditChainHead, AuditEvent
 from casework.crypto import get_keyring
-from casework.db import separate_session, session, utcnow
+from casework.db import is_clean, separate_session, session, utcnow
 
 GENESIS_MAC = "0" * 64
 _FORBIDDEN_DETAIL_KEYS = frozenset({"name", "given_name", "family_name", "email", "phone", "address", "body"})
 
 
-def canonical(event: AuditEvent) -> bytes:
-    """The bytes a MAC covers: every column but the MAC itself, in a fixed order."""
+def canonical(event: Any) -> bytes:
+    """The bytes a MAC covers: every column but the MAC itself, in a fixed order (``event`` is
+    an AuditEvent row or anything with the same attributes)."""
     fields = [
         str(event.id),
         _iso(event.occurred_at),
@@ -52,8 +54,12 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def compute_mac(event: AuditEvent, key: bytes) -> str:
+def compute_mac(event: Any, key: bytes) -> str:
     return hmac.new(key, canonical(event), hashlib.sha256).hexdigest()
+
+
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditChainHead.__table__
 
 
 def record(
@@ -67,11 +73,13 @@ def record(
     details: dict[str, Any] | None = None,
     actor: Any = None,
     db: Session | None = None,
-) -> AuditEvent:
-    """Append an event to the chain in ``db`` (the request's session by default) and flush.
+) -> int:
+    """Append an event to the chain in ``db`` (the request's session by default); returns its id.
 
     ``details`` must hold ids, codes and counts only; raises ValueError on a key that would
-    carry victim data. The event commits or rolls back with the caller's transaction.
+    carry victim data. The event commits or rolls back with the caller's transaction. Plain
+    SQL statements, not ORM objects: this runs on every page that shows a case, and the chain
+    head stays locked from the SELECT ... FOR UPDATE to the caller's commit.
     """
     if details and _FORBIDDEN_DETAIL_KEYS & set(details):
         raise ValueError("audit details must not carry personal data")
@@ -84,14 +92,17 @@ def record(
         # SQLite ignores FOR UPDATE and pysqlite reads outside a transaction until the first
         # write: take the database's write lock first (waits up to busy_timeout), or two
         # concurrent appends read the same head and collide on the next event id.
-        db.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(id=AuditChainHead.id))
-    head = db.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
+        db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(id=_HEAD.c.id))
+    head = db.execute(
+        select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
+    ).one_or_none()
     if head is None:
-        head = AuditChainHead(id=1, last_event_id=0, last_mac=GENESIS_MAC)
-        db.add(head)
-        db.flush()
-    event = AuditEvent(
-        id=head.last_event_id + 1,
+        db.execute(insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC))
+        last_event_id, last_mac = 0, GENESIS_MAC
+    else:
+        last_event_id, last_mac = head
+    event = SimpleNamespace(
+        id=last_event_id + 1,
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_org_id=getattr(actor, "organisation_id", None),
@@ -103,20 +114,25 @@ def record(
         case_id=case_id,
         details=details,
         remote_addr=request.remote_addr if has_request_context() else None,
-        prev_mac=head.last_mac,
+        prev_mac=last_mac,
     )
     event.mac = compute_mac(event, get_keyring().audit_key)
-    db.add(event)
-    head.last_event_id = event.id
-    head.last_mac = event.mac
-    db.flush()
-    return event
+    db.execute(insert(_EVENTS).values(**vars(event)))
+    db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_event_id=event.id, last_mac=event.mac))
+    return int(event.id)
 
 
 def record_now(action: str, **kwargs: Any) -> None:
     """Append an event in a transaction of its own, committed at once, whatever becomes of the
     request (used for reads and refusals: they must be on record even if the request fails).
-    Call it before the request's session writes anything, or after it has rolled back."""
+
+    While the request's session has written nothing, that session carries the event and commits
+    (one connection per request instead of two); otherwise a separate session does, so nothing
+    the request started is committed with it."""
+    if is_clean(session):
+        record(action, db=session, **kwargs)
+        session.commit()
+        return
     with separate_session() as own:
         record(action, db=own, **kwargs)
 

@@ -20,7 +20,6 @@ from casework.auth.models import Organisation, User
 from casework.cases import forms
 from casework.cases.models import Case, CaseNote
 from casework.cases.services import assignable_users
-from casework.cases.timeline import build_timeline
 from casework.db import session
 
 
@@ -98,7 +97,7 @@ def case_file_context(user: Any, case: Case, **form_overrides: Any) -> dict[str,
         "may_close": staff and access.can(user, Permission.CASE_CLOSE, case),
         "may_assign": staff and access.can(user, Permission.CASE_ASSIGN, case),
         "notes": visible_notes(user, case, fields),
-        "timeline": build_timeline(case) if "timeline" in fields else None,
+        "may_see_timeline": "timeline" in fields,
         "assignee_name": None,
         "owner_org_name": None,
         "linked_case": None,

@@ -22,6 +22,7 @@ from casework.cases.forms import AssignForm, CaseEditForm, CloseForm, NoteForm, 
 from casework.cases.models import Case
 from casework.cases.profiles import ProfileDetails, update_profile
 from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
+from casework.cases.timeline import build_timeline
 from casework.cases.validation import apply_errors
 from casework.cases.views import _user, bp
 from casework.db import session
@@ -60,6 +61,20 @@ def view(case_id: Any) -> Page | Response:
         # inside shared notes by the referral's scope.
         return redirect(url_for("partners.case", case_id=case.id))
     return render_template("cases/view.html", **case_file_context(user, case)), 200
+
+
+@bp.route("/<uuid:case_id>/timeline")
+@route(Permission.CASE_READ, case_route=True)
+def timeline(case_id: Any) -> Page | Response:
+    """Everything that happened to the case, newest first: its own page, so that opening a case
+    file does not read and render years of history (owner staff and break-glass only)."""
+    user = _user()
+    case = access.load_case(case_id, Permission.CASE_READ)
+    redacted = access.redact(user, case)
+    if not redacted.can_see("timeline"):
+        # Partners never see the timeline: their portal's case page is what they may see.
+        return redirect(url_for("partners.case", case_id=case.id))
+    return render_template("cases/timeline.html", case=redacted, timeline=build_timeline(case)), 200
 
 
 # -- identity and coded profile ---------------------------------------------------------------

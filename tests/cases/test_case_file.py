@@ -32,16 +32,19 @@ def test_assigned_caseworker_sees_every_section_and_the_view_is_audited(app, cli
     html = response.get_data(as_text=True)
     for text in (case.reference, "Amina", "Okafor", "Mina", "+39 06 1234 5678", "Nigeria", "Italy", "Carla Caseworker"):
         assert text in html
-    for section in ('id="identity"', 'id="coded"', 'id="profile"', 'id="notes"', 'id="timeline"'):
+    for section in ('id="identity"', 'id="coded"', 'id="profile"', 'id="notes"', 'id="open-timeline"'):
         assert section in html
     assert "withheld" not in html
-    assert "Case registered" in html  # the timeline
     assert f'href="/cases/{case.id}/edit"' in html
+    assert f'href="/cases/{case.id}/timeline"' in html
+    timeline = client.get(f"/cases/{case.id}/timeline")
+    assert timeline.status_code == 200
+    assert "Case registered" in timeline.get_data(as_text=True)
     with app.app_context():
         views = session.execute(
             select(func.count(AuditEvent.id)).where(AuditEvent.action == "case.view", AuditEvent.case_id == case.id)
         ).scalar_one()
-    assert views == 1
+    assert views == 2  # the case file and its timeline page
 
 
 def test_supervisor_sees_the_organisations_cases(client, login, supervisor, caseworker, register):
@@ -65,9 +68,11 @@ def test_who_must_not_see_a_case(client, login, make_user, colleague, other_org,
         "admin": make_user("admin"),
     }[who]
     login(client, user)
-    response = client.get(f"/cases/{case.id}")
-    assert response.status_code == status
-    assert "Amina" not in response.get_data(as_text=True)
+    for page in (f"/cases/{case.id}", f"/cases/{case.id}/timeline"):
+        response = client.get(page)
+        assert response.status_code == status
+        assert "Amina" not in response.get_data(as_text=True)
+        assert "Case registered" not in response.get_data(as_text=True)
 
 
 def test_unknown_case_is_404(client, login, caseworker):
@@ -98,8 +103,12 @@ def test_partner_sees_only_the_referral_scope(
     assert "Amina" in html
     for secret in ("Okafor", "Mina", "Internal: risk", "Shared: needs", "1999-04-02", "Carla Caseworker"):
         assert secret not in html
-    for staff_only in ('id="timeline"', 'id="profile"', 'id="case-actions"', 'id="edit-identity"'):
+    for staff_only in ('id="open-timeline"', 'id="profile"', 'id="case-actions"', 'id="edit-identity"'):
         assert staff_only not in html
+    # The timeline page is staff-only: a partner is sent to its portal's case page.
+    response = client.get(f"/cases/{case.id}/timeline")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/partners/cases/{case.id}")
 
 
 def test_partner_sees_shared_notes_when_the_scope_allows(
@@ -214,7 +223,8 @@ def test_supervisor_closes_and_reopens(client, login, supervisor, caseworker, re
     closed = load(Case, case.id)
     assert (closed.status, closed.closed_on) == ("closed", date(2025, 6, 30))
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert 'id="reopen-form"' in html and "Case closed" in html
+    assert 'id="reopen-form"' in html
+    assert "Case closed" in client.get(f"/cases/{case.id}/timeline").get_data(as_text=True)
     response = client.post(f"/cases/{case.id}/reopen", data={"version_id": str(closed.version_id)})
     assert response.status_code == 302
     reopened = load(Case, case.id)
@@ -267,7 +277,8 @@ def test_supervisor_assigns_within_the_organisation(
     assert response.status_code == 302
     assert load(Case, case.id).assigned_to_id == colleague.id
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert 'id="assigned-caseworker">Colin Colleague' in html and "Case assigned" in html
+    assert 'id="assigned-caseworker">Colin Colleague' in html
+    assert "Case assigned" in client.get(f"/cases/{case.id}/timeline").get_data(as_text=True)
 
 
 def test_outdated_assignment_is_a_conflict(client, login, supervisor, caseworker, colleague, register, load):
@@ -299,11 +310,15 @@ def test_timeline_lists_records_and_changes_in_a_fixed_number_of_queries(
 
     add_one_of_each(0)
     with query_counter() as few:
+        assert client.get(f"/cases/{case.id}/timeline").status_code == 200
+    with query_counter() as few_on_file:
         assert client.get(f"/cases/{case.id}").status_code == 200
     for i in range(1, 6):
         add_one_of_each(i)
+    with query_counter() as many_on_file:
+        assert client.get(f"/cases/{case.id}").status_code == 200
     with query_counter() as many:
-        response = client.get(f"/cases/{case.id}")
+        response = client.get(f"/cases/{case.id}/timeline")
     html = response.get_data(as_text=True)
     for label in (
         "Case registered",
@@ -314,6 +329,7 @@ def test_timeline_lists_records_and_changes_in_a_fixed_number_of_queries(
         assert label in html
     assert html.count("<td>Note added</td>") == 6  # each note once, not again for its audit event
     assert many.n == few.n
+    assert many_on_file.n == few_on_file.n
 
 
 def test_who_must_not_reopen(app, client, login, make_user, caseworker, other_org, make_case, org, load):
