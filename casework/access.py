@@ -353,12 +353,21 @@ def is_owner_staff(user: Any, case: Case | RedactedCase) -> bool:
     return role in (Role.SUPERVISOR, Role.CASEWORKER) and case.owner_org_id == user.organisation_id
 
 
-def load_case(case_id: uuid.UUID | str, permission: Permission = Permission.CASE_READ, user: Any = None) -> Case:
+def load_case(
+    case_id: uuid.UUID | str,
+    permission: Permission = Permission.CASE_READ,
+    user: Any = None,
+    *,
+    with_profile: bool = False,
+) -> Case:
     """Load one case for ``user`` (the current user by default), or refuse.
 
     A case outside the user's scope is a 404 (its existence is not disclosed); a case inside it
     for which the user lacks ``permission`` is a 403. Both are audited as refusals.
+    ``with_profile`` loads the trafficking profile in the same query (pages that show it).
     """
+    from sqlalchemy.orm import joinedload
+
     from casework.cases.models import Case
 
     user = user if user is not None else current_user
@@ -366,7 +375,10 @@ def load_case(case_id: uuid.UUID | str, permission: Permission = Permission.CASE
         case_uuid = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
     except ValueError:
         abort(404)
-    case = session.execute(select(Case).where(Case.id == case_uuid, case_scope(user))).scalar_one_or_none()
+    query = select(Case).where(Case.id == case_uuid, case_scope(user))
+    if with_profile:
+        query = query.options(joinedload(Case.profile))
+    case = session.execute(query).unique().scalar_one_or_none()
     if case is None:
         refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
     if not has_permission(user, permission) or not _case_permission(user, case, permission):

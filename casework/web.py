@@ -6,7 +6,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -135,10 +135,12 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
+        # The user object itself, not the proxy: templates call can() a dozen times a page.
+        user = current_user._get_current_object() if has_request_context() else None
         return {
             "vocab": vocab,
             "Permission": Permission,
-            "can": lambda permission, case=None: access.can(current_user, permission, case),
+            "can": lambda permission, case=None: access.can(user, permission, case),
             "ERASED": ERASED,
             "languages": vocab.LANGUAGES,
             "get_locale": get_locale,

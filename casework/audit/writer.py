@@ -117,8 +117,14 @@ def record(
         prev_mac=last_mac,
     )
     event.mac = compute_mac(event, get_keyring().audit_key)
-    db.execute(insert(_EVENTS).values(**vars(event)))
-    db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_event_id=event.id, last_mac=event.mac))
+    append = insert(_EVENTS).values(**vars(event))
+    advance = update(_HEAD).where(_HEAD.c.id == 1).values(last_event_id=event.id, last_mac=event.mac)
+    if db.get_bind().dialect.name == "postgresql":
+        # One round trip while the head is locked: WITH appended AS (INSERT ...) UPDATE head.
+        db.execute(advance.add_cte(append.cte("appended")))
+    else:
+        db.execute(append)
+        db.execute(advance)
     return int(event.id)
 
 

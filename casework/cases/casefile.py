@@ -104,10 +104,13 @@ def case_file_context(user: Any, case: Case, **form_overrides: Any) -> dict[str,
         "is_erased": case.is_erased,
     }
     if staff:
-        context["assignee_name"] = case.assignee.display_name if case.assignee is not None else None
-        context["owner_org_name"] = session.execute(
-            select(Organisation.name).where(Organisation.id == case.owner_org_id)
-        ).scalar_one_or_none()
+        # Both names in one round trip (the assignee's account row is not needed whole).
+        context["owner_org_name"], context["assignee_name"] = session.execute(
+            select(
+                select(Organisation.name).where(Organisation.id == case.owner_org_id).scalar_subquery(),
+                select(User.display_name).where(User.id == case.assigned_to_id).scalar_subquery(),
+            )
+        ).one()
         context["linked_case"] = linked_case(user, case)
     if context["may_add_note"]:
         context["note_form"] = form_overrides.get("note_form") or forms.NoteForm(formdata=None)

@@ -55,7 +55,7 @@ def _erased(case: Case) -> Response:
 @route(Permission.CASE_READ, case_route=True)
 def view(case_id: Any) -> Page | Response:
     user = _user()
-    case = access.load_case(case_id, Permission.CASE_READ)
+    case = access.load_case(case_id, Permission.CASE_READ, with_profile=True)
     if access.role_of(user) is access.Role.PARTNER:
         # Partners work from their portal's case page, which masks the victim's identifiers
         # inside shared notes by the referral's scope.
