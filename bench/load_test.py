@@ -130,9 +130,12 @@ def prepare(url: str, directory: Path, n_cases: int, n_users: int) -> dict[str, 
         print(f"seeding {n_cases:,} cases into PostgreSQL...", flush=True)
         seeding.seed_cases(n_cases, orgs, progress=lambda done, total: print(f"  {done:,}/{total:,}", flush=True))
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-        # Planner statistics, as autovacuum would gather them soon after a bulk load.
-        session.execute(text("ANALYZE"))
         session.commit()
+    # Planner statistics and the visibility map (index-only scans), as autovacuum would leave
+    # them soon after a bulk load. VACUUM cannot run inside a transaction.
+    with get_db(app).engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    with app.app_context():
         for account in users:
             cases = list(
                 session.execute(

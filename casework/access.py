@@ -521,16 +521,19 @@ class RedactedCase:
     """A read-only view of a case holding only the fields the user may see.
 
     Templates, CSV writers and PDF builders receive this, never the ORM object: a withheld
-    field holds :data:`REDACTED` and its value was never read, let alone decrypted.
+    field holds :data:`REDACTED` and its value is never read, let alone decrypted. A visible
+    field is read (decrypted) the first time it is used, so a list that shows names decrypts
+    names only.
     """
+
+    _FIELDS = IDENTIFYING_FIELDS | CODED_FIELDS | (ALWAYS_VISIBLE - {"id", "reference"})
 
     def __init__(self, case: Case, fields: frozenset[str]) -> None:
         self.fields = fields
         self.id = case.id
         self.reference = case.reference
+        self._read = case.__getattribute__  # reads one field of this case on demand
         self._values: dict[str, Any] = {}
-        for name in (IDENTIFYING_FIELDS | CODED_FIELDS | ALWAYS_VISIBLE) - {"id", "reference"}:
-            self._values[name] = getattr(case, name) if name in fields else REDACTED
         self.profile = case.profile if "profile" in fields else REDACTED
         self.is_erased = case.is_erased
         # Not victim data, and needed by the case-level rules (access.can on a redacted case).
@@ -541,14 +544,16 @@ class RedactedCase:
         return field in self.fields
 
     def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("_values")
-        if values is not None and name in values:
-            return values[name]
-        raise AttributeError(name)
+        if name not in RedactedCase._FIELDS:
+            raise AttributeError(name)
+        values = self.__dict__["_values"]
+        if name not in values:
+            values[name] = self._read(name) if name in self.fields else REDACTED
+        return values[name]
 
     @property
     def full_name(self) -> str:
-        parts = [self._values.get("given_name"), self._values.get("family_name")]
+        parts = [self.given_name, self.family_name]
         return " ".join(str(p) for p in parts if p)
 
 

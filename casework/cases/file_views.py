@@ -105,7 +105,7 @@ def edit(case_id: Any) -> Page | Response:
     if case.is_erased:
         return _erased(case)
     if request.method == "GET":
-        _audit_view(case, user, "edit")
+        # load_case has put this page view on record (a GET of a case page).
         return _edit_page(user, case, _details_form(case), 200)
     form = CaseEditForm()
     if not form.validate():
@@ -147,7 +147,7 @@ def profile(case_id: Any) -> Page | Response:
     if case.is_erased:
         return _erased(case)
     if request.method == "GET":
-        _audit_view(case, user, "profile")
+        # load_case has put this page view on record (a GET of a case page).
         return _profile_page(user, case, _profile_form(case), 200)
     form = ProfileForm()
     if not form.validate():
