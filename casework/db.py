@@ -172,14 +172,18 @@ def end_read_only(db_session: Session) -> None:
 def _close_session(exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
+        # The database may have gone away after the response was built (nothing is left to
+        # commit): the pool drops the dead connection; the answer already given stands.
         try:
             if exc is None:
                 end_read_only(db_session)
-            db_session.close()
         except SQLAlchemyError:
-            # The database went away after the response was built (nothing is left to commit):
-            # the pool drops the dead connection; the answer already given stands.
             pass
+        finally:
+            try:
+                db_session.close()
+            except SQLAlchemyError:
+                pass
 
 
 #: The session of the current application context (one per request or CLI command).

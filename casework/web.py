@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -61,7 +61,7 @@ def home() -> Response:
 def health() -> tuple[dict[str, str], int]:
     """For load balancers: is the database reachable? Says nothing else."""
     try:
-        session.execute(text("SELECT 1"))
+        session.execute(select(1))
     except SQLAlchemyError:
         return {"status": "unavailable"}, 503
     return {"status": "ok"}, 200

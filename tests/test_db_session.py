@@ -1,0 +1,73 @@
+"""How a request's transaction ends: committed by the view, rolled back when it wrote without
+committing, and closed with COMMIT when it only read (psycopg keeps its prepared statements
+across COMMIT but forgets them all on ROLLBACK)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, func, select, text
+
+from casework.auth.models import Organisation
+from casework.db import get_db, session
+
+
+def _transaction_ends(app: Flask) -> list[str]:
+    ends: list[str] = []
+    engine = get_db(app).engine
+    event.listen(engine, "commit", lambda _conn: ends.append("commit"))
+    event.listen(engine, "rollback", lambda _conn: ends.append("rollback"))
+    return ends
+
+
+def _organisations(app: Flask) -> int:
+    with app.app_context():
+        return session.execute(select(func.count(Organisation.id))).scalar_one()
+
+
+def _check_session_endings(app: Flask) -> None:
+    before = _organisations(app)
+    ends = _transaction_ends(app)
+
+    with app.test_request_context():
+        session.execute(select(1))
+    assert ends == ["commit"]  # read only: COMMIT, the same outcome as a rollback
+
+    ends.clear()
+    with app.test_request_context():
+        session.add(Organisation(name="Never committed", kind="partner_ngo"))
+        session.flush()
+    assert ends == ["rollback"]  # wrote but did not commit: rolled back, never committed
+    assert _organisations(app) == before
+
+    ends.clear()
+    with app.test_request_context():
+        session.add(Organisation(name="Pending", kind="partner_ngo"))  # not even flushed
+    assert "commit" not in ends
+    assert _organisations(app) == before
+
+    ends.clear()
+    with pytest.raises(RuntimeError), app.test_request_context():
+        session.execute(select(1))
+        raise RuntimeError("the view failed")
+    assert ends == ["rollback"]  # a failed request never commits, even when it only read
+
+
+def test_read_only_requests_end_with_commit_and_writes_are_never_committed_by_teardown(app: Flask) -> None:
+    _check_session_endings(app)
+
+
+@pytest.mark.postgres
+def test_the_same_on_postgres_and_prepared_statements_survive_read_only_requests(app: Flask) -> None:
+    _check_session_endings(app)
+    # psycopg prepares a statement on its fifth execution on a connection; read-only requests
+    # do not end with ROLLBACK, so the statement is still prepared after six of them (one
+    # request at a time: the pool hands out the same connection).
+    for _ in range(6):
+        with app.test_request_context():
+            session.execute(select(Organisation.id).where(Organisation.name == "casework prepared probe")).all()
+    with app.test_request_context():
+        shapes = session.execute(
+            text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT organisations.id %'")
+        ).scalar_one()
+    assert shapes == 1
