@@ -64,6 +64,27 @@ def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _worker_postgres_url(url: str) -> str:
+    """One database per xdist worker (``test_gw1`` beside ``test`` ...), created on first use:
+    two workers never share a schema, whatever the scheduler does (xdist 3.8's loadgroup was
+    seen sending PostgreSQL tests to both workers, which then deadlocked creating tables)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker in ("", "gw0"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    from casework.db import make_engine
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{base.database}_{worker}"
+    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> None:
     from casework.db import make_engine
 
@@ -79,8 +100,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.node.get_closest_marker("postgres"):
         if not POSTGRES_URL:
             pytest.skip("CASEWORK_TEST_POSTGRES_URL is not set")
-        _reset_postgres(POSTGRES_URL)
-        return POSTGRES_URL
+        url = _worker_postgres_url(POSTGRES_URL)
+        _reset_postgres(url)
+        return url
     return f"sqlite:///{tmp_path / 'casework.sqlite3'}"
 
 
@@ -301,15 +323,21 @@ def make_referral(app: Flask, make_consent: Callable[..., Any]) -> Callable[...,
     return make
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """PostgreSQL tests share one database and browser tests one port range: keep each group on
+    a single xdist worker (scripts/test runs with --dist loadgroup). Added as each test is
+    collected: xdist reads the groups in its own pytest_collection_modifyitems, and a group
+    added in ours came too late (two workers then raced on the one database)."""
+    if item.get_closest_marker("postgres"):
+        item.add_marker(pytest.mark.xdist_group("postgres"))
+    if item.get_closest_marker("browser"):
+        item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL tests share one database and browser tests one port range: keep each group
-    on a single xdist worker (scripts/test runs with --dist loadgroup). Browser tests run only
-    when CASEWORK_BROWSER_TESTS=1."""
-    browsers_on = os.environ.get("CASEWORK_BROWSER_TESTS") == "1"
+    """Browser tests run only when CASEWORK_BROWSER_TESTS=1."""
+    if os.environ.get("CASEWORK_BROWSER_TESTS") == "1":
+        return
     for item in items:
-        if item.get_closest_marker("postgres"):
-            item.add_marker(pytest.mark.xdist_group("postgres"))
         if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
-            if not browsers_on:
-                item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))
+            item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))
