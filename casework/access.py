@@ -532,7 +532,13 @@ class RedactedCase:
         self.fields = fields
         self.id = case.id
         self.reference = case.reference
-        self._read = case.__getattribute__  # reads one field of this case on demand
+
+        def read(name: str) -> Any:
+            # The only way to a field's value, and it knows the visible fields: nothing held by
+            # this object (closure included) can hand out a withheld one.
+            return getattr(case, name) if name in fields else REDACTED
+
+        self._read = read
         self._values: dict[str, Any] = {}
         self.profile = case.profile if "profile" in fields else REDACTED
         self.is_erased = case.is_erased
@@ -548,7 +554,7 @@ class RedactedCase:
             raise AttributeError(name)
         values = self.__dict__["_values"]
         if name not in values:
-            values[name] = self._read(name) if name in self.fields else REDACTED
+            values[name] = self._read(name)
         return values[name]
 
     @property
