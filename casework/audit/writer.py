@@ -19,6 +19,7 @@ from typing import Any
 from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from casework.audit.models import AuditChainHead, AuditEvent
@@ -93,10 +94,16 @@ def record(
         # write: take the database's write lock first (waits up to busy_timeout), or two
         # concurrent appends read the same head and collide on the next event id.
         db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(id=_HEAD.c.id))
-    head = db.execute(
-        select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
-    ).one_or_none()
-    if head is None:
+    locked_head = select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
+    head = db.execute(locked_head).one_or_none()
+    if head is None and db.get_bind().dialect.name == "postgresql":
+        # The first events of a new deployment race to create the head (FOR UPDATE locks no
+        # row that does not exist yet): one creates it, the others wait for that transaction
+        # and then append after its event, instead of failing on the duplicate key.
+        genesis = pg_insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC)
+        db.execute(genesis.on_conflict_do_nothing(index_elements=[_HEAD.c.id]))
+        head = db.execute(locked_head).one()
+    if head is None:  # SQLite: this transaction already holds the database's write lock
         db.execute(insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC))
         last_event_id, last_mac = 0, GENESIS_MAC
     else:
