@@ -7,9 +7,11 @@
    round-robin to the agency's caseworkers: every simulated user has its own cases.
 3. Starts gunicorn with gunicorn.conf.py in production mode (``CASEWORK_ENV=production``) on a
    free loopback port, ``--workers`` x ``--threads``.
-4. Runs locust headless (bench/locustfile.py) in three phases against that deployment:
-   ``/health`` only, as fast as it answers (the ceiling); case files only, as fast as they
-   answer (case-file throughput); then the mix for ``--duration`` seconds: ``--users`` signed-in
+4. Runs locust headless (bench/locustfile.py) in four phases against that deployment:
+   ``/health`` only, as fast as it answers (the ceiling); a signed-in page with one small form
+   only (the floor of any signed-in page: session, user, CSRF token, layout); case files only,
+   as fast as they answer (case-file throughput, with how busy the CPUs were and how often the
+   database connections waited on a lock); then the mix for ``--duration`` seconds: ``--users`` signed-in
    caseworkers with 0.5-1.5 s think time doing case list, case file, name search (POST), case
    edit (POST) and new service records (POST).
 5. Checks the server log for 5xx answers and the audit chain (``flask audit verify``), prints a
@@ -35,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -211,6 +214,52 @@ def locust(user_class: str, users: int, seconds: int, host: str, accounts: Path,
         return list(csv.DictReader(handle))
 
 
+class PhaseSampler:
+    """While a phase runs: how busy the CPUs are (/proc/stat) and what the deployment's database
+    connections wait for (pg_stat_activity, every 50 ms). Tells whether a phase is bound by CPU
+    or by waiting, e.g. on the audit chain head, which every audited page locks briefly."""
+
+    def __init__(self, server: str, database: str) -> None:
+        self.server, self.database = server, database
+        self.samples: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _cpu() -> tuple[float, float]:
+        with open("/proc/stat", encoding="ascii") as handle:
+            values = [float(v) for v in handle.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # all, idle + iowait
+
+    def _sample(self) -> None:
+        import psycopg
+
+        host, port = self.server.split(":")
+        query = "SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        with psycopg.connect(host=host, port=port, user="postgres", dbname=self.database, autocommit=True) as db:
+            while not self._stop.wait(0.05):
+                for state, wait_type in db.execute(query, (self.database,)):
+                    key = "lock" if wait_type == "Lock" else (state or "other")
+                    self.samples[key] = self.samples.get(key, 0) + 1
+
+    def __enter__(self) -> PhaseSampler:
+        self._start = self._cpu()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        end = self._cpu()
+        total = end[0] - self._start[0]
+        self.cpu_busy = 1 - (end[1] - self._start[1]) / total if total else 0.0
+
+    def share(self, *keys: str) -> float:
+        """Of the samples of connections doing something (not idle between requests), the share in ``keys``."""
+        busy = sum(v for k, v in self.samples.items() if k != "idle")
+        return sum(self.samples.get(k, 0) for k in keys) / busy if busy else 0.0
+
+
 def sign_in_all(host: str, accounts: list[dict[str, Any]]) -> list[float]:
     """Sign every account in through the real form; keeps each session cookie in its account.
     Returns the sign-in times in ms (password check with the production argon2id cost)."""
@@ -285,9 +334,12 @@ def main() -> None:
         accounts.write_text(json.dumps(prepared))
         print("phase 1: /health only (ceiling)...", flush=True)
         ceiling = locust("HealthUser", args.users, args.throughput_seconds, host, accounts, directory / "ceiling")
-        print("phase 2: case files only...", flush=True)
-        files = locust("CaseFileUser", args.users, args.throughput_seconds, host, accounts, directory / "casefile")
-        print(f"phase 3: the mix, {args.users} users for {args.duration} s...", flush=True)
+        print("phase 2: a signed-in form page only (the floor of a signed-in page)...", flush=True)
+        floor = locust("FormPageUser", args.users, args.throughput_seconds, host, accounts, directory / "formpage")
+        print("phase 3: case files only...", flush=True)
+        with PhaseSampler(args.server, args.database) as casefile_phase:
+            files = locust("CaseFileUser", args.users, args.throughput_seconds, host, accounts, directory / "casefile")
+        print(f"phase 4: the mix, {args.users} users for {args.duration} s...", flush=True)
         mix = locust("CaseworkerUser", args.users, args.duration, host, accounts, directory / "mix")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -310,6 +362,9 @@ def main() -> None:
     casefile_row = row(files, "case file")
     casefile_rps = float(casefile_row["Requests/s"]) if casefile_row else 0.0
     ratio = casefile_rps / ceiling_rps if ceiling_rps else 0.0
+    floor_row = row(floor, "form page")
+    floor_rps = float(floor_row["Requests/s"]) if floor_row else 0.0
+    floor_ratio = floor_rps / ceiling_rps if ceiling_rps else 0.0
     types = [
         "case list",
         "case file",
@@ -322,7 +377,7 @@ def main() -> None:
     ]
     aggregated = row(mix, "Aggregated") or {}
     errors = sum(int(r["Failure Count"]) for r in mix if r["Name"] != "Aggregated")
-    errors += sum(int(r["Failure Count"]) for r in files + ceiling if r["Name"] != "Aggregated")
+    errors += sum(int(r["Failure Count"]) for r in files + ceiling + floor if r["Name"] != "Aggregated")
 
     print()
     print(
@@ -364,6 +419,15 @@ def main() -> None:
         f"case files alone, {args.users} users without think time: {casefile_rps:.0f} req/s "
         f"({ratio:.0%} of the ceiling)"
     )
+    print(
+        f"  during it: CPUs {casefile_phase.cpu_busy:.0%} busy; of the database connections at work, "
+        f"{casefile_phase.share('lock'):.0%} waited on a lock (the audit chain head), "
+        f"{casefile_phase.share('idle in transaction'):.0%} waited on the application"
+    )
+    print(
+        f"a signed-in page with one small form alone (the floor of any signed-in page): {floor_rps:.0f} req/s "
+        f"({floor_ratio:.0%} of the ceiling)"
+    )
     print(f"sign-in (argon2id, production cost), one at a time: median {statistics.median(sign_in_ms):.0f} ms")
     print(f"load average at the end (other processes included): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"server log: {server_5xx} answers 5xx, {tracebacks} tracebacks; audit chain {chain}")
@@ -377,6 +441,9 @@ def main() -> None:
         ("load: case file p95 ms", f"{row(mix, 'case file')['95%'] if row(mix, 'case file') else '-'}", "-", "-"),
         ("load: /health ceiling req/s", f"{ceiling_rps:.0f}", "-", "-"),
         ("load: case-file req/s / ceiling", f"{ratio:.0%}", ">= 30%", "yes" if ratio >= 0.3 else "no"),
+        ("load: case-file phase: CPUs busy", f"{casefile_phase.cpu_busy:.0%}", "-", "-"),
+        ("load: case-file phase: connections waiting on a lock", f"{casefile_phase.share('lock'):.0%}", "-", "-"),
+        ("load: signed-in form page req/s / ceiling", f"{floor_ratio:.0%}", "-", "-"),
         ("load: machine load average at the end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "-", "-"),
         ("load: audit chain after load", chain.split(":")[0], "intact", "yes" if chain == "intact" else "no"),
     ]
@@ -390,6 +457,9 @@ def main() -> None:
                     "users": args.users,
                     "ceiling_rps": ceiling_rps,
                     "casefile_rps": casefile_rps,
+                    "form_page_rps": floor_rps,
+                    "casefile_phase_cpu_busy": casefile_phase.cpu_busy,
+                    "casefile_phase_lock_share": casefile_phase.share("lock"),
                     "mix": table,
                     "errors": errors,
                     "server_5xx": server_5xx,

@@ -7,6 +7,7 @@ simulated user signs in as its own caseworker, so no two users edit the same cas
 User classes (chosen on the locust command line):
 - ``HealthUser``: only ``/health`` (one ``SELECT 1``): the ceiling of the deployment;
 - ``CaseFileUser``: only case files, for the case-file throughput;
+- ``FormPageUser``: only a signed-in page with one small form (the floor of a signed-in page);
 - ``CaseworkerUser``: the mix: case list, case file, name search (POST), case edit (POST with
   the form's CSRF token and version), new service record (POST).
 """
@@ -140,6 +141,19 @@ class CaseFileUser(_SignedIn):
     @task
     def case_file(self) -> None:
         self.open_case_file()
+
+
+class FormPageUser(_SignedIn):
+    """A signed-in page with one small form (change password): what any signed-in page costs
+    (session, user, CSRF token, layout) before it shows anything of a case."""
+
+    wait_time = constant(0)
+
+    @task
+    def form_page(self) -> None:
+        with self.client.get("/auth/password", name="form page", catch_response=True) as response:
+            if response.status_code != 200 or "/auth/login" in response.url:
+                response.failure(f"form page: {response.status_code}")
 
 
 class CaseworkerUser(_SignedIn):
