@@ -364,6 +364,13 @@ def main() -> None:
     print(f"engine vs naive (same {engine.rows:,} rows): loss {100 * engine.suppressed:.2f}% vs "
           f"{100 * naive.suppressed:.2f}% -> {'met' if engine.suppressed <= naive.suppressed / 2 else 'NOT met'} "
           "(target: at most half)")  # fmt: skip
+    result(f"export: engine, {engine.rows:,} rows, k = {K}: seconds", f"{engine.seconds:.2f}")
+    result(
+        "export: engine -99 share / naive -99 share",
+        f"{100 * engine.suppressed:.2f}% / {100 * naive.suppressed:.2f}%",
+        "at most half",
+        engine.suppressed <= naive.suppressed / 2,
+    )
     if args.anjana_rows:
         same, anj = rows[2], rows[4]
         if anj.seconds:
@@ -372,6 +379,13 @@ def main() -> None:
                   f"{'met' if speed >= 20 else 'NOT met'} (target: >= 20x); loss {100 * same.suppressed:.2f}% vs "
                   f"{100 * anj.suppressed:.2f}% -> {'met' if same.suppressed <= anj.suppressed else 'NOT met'} "
                   "(target: no more loss)")  # fmt: skip
+            result("export: engine speed vs anjana (same rows)", f"{speed:.0f}x", ">= 20x", speed >= 20)
+            result(
+                "export: engine -99 share / anjana -99 share (same rows)",
+                f"{100 * same.suppressed:.2f}% / {100 * anj.suppressed:.2f}%",
+                "no more loss",
+                same.suppressed <= anj.suppressed,
+            )
 
     if args.skip_db:
         return
@@ -397,6 +411,15 @@ def main() -> None:
     print(f"  {summary}")
     print(f"  targets: <= 60 s -> {'met' if seconds <= 60 else 'NOT met'}; <= 1 GB -> "
           f"{'met' if peak_mb <= 1024 else 'NOT met'}")  # fmt: skip
+    result(f"export: database to CTDC file, {args.rows:,} rows: seconds", f"{seconds:.1f}", "<= 60", seconds <= 60)
+    result(f"export: database to CTDC file, {args.rows:,} rows: peak RSS MB", f"{peak_mb:.0f}", "<= 1024",
+           peak_mb <= 1024)  # fmt: skip
+
+
+def result(figure: str, value: str, target: str = "-", met: bool | None = None) -> None:
+    """One ``RESULT|figure|value|target|met`` line, collected into bench/RESULTS.md by run_all.py."""
+    verdict = "-" if met is None else ("yes" if met else "no")
+    print(f"RESULT|{figure}|{value}|{target}|{verdict}")
 
 
 if __name__ == "__main__":
