@@ -35,7 +35,7 @@ def _template_gettext() -> dict[str, Any]:
     """``gettext``/``ngettext`` bound, for one render, to this request's catalogue.
 
     Flask-Babel's template callables look the request's locale and catalogue up again on every
-    ``_()`` (a case file calls it ~140 times); the template's own ``gettext`` replaces them for
+    ``_()`` (a case file calls it ~100 times); the template's own ``gettext`` replaces them for
     the render. Same output as Jinja's newstyle gettext: autoescaped, always %-formatted.
     """
     translations = get_translations()
@@ -45,6 +45,8 @@ def _template_gettext() -> dict[str, Any]:
         text = translations.ugettext(string)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our own reviewed catalogue (as Jinja does); % escapes the variables
+        if not variables and "%" not in text:
+            return text  # what % {} would give, without building the string again
         return text % variables
 
     @pass_context
@@ -55,7 +57,9 @@ def _template_gettext() -> dict[str, Any]:
             text = Markup(text)  # noqa: S704 - our own reviewed catalogue (as Jinja does); % escapes the variables
         return text % variables
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # ``_`` too: Jinja's own ``_`` looks ``gettext`` up in the context and calls it, a second
+    # call per string.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
 def init_app(app: Flask) -> None:
