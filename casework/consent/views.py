@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
@@ -61,8 +61,11 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     session.get(Case, case.id)  # the case holds the data key (usually already in the session)
     # The records with the names they show, in one query (the case file runs this on every view).
     recorder, withdrawer = _RECORDER, _WITHDRAWER
+    # Whether the case has emergency overrides rides along, so the (rare) overrides are only
+    # queried when there are any, or when there are no consent records to carry the flag.
+    has_overrides = exists().where(ConsentOverride.case_id == case.id)
     rows = session.execute(
-        select(Consent, Organisation.name, recorder.display_name, withdrawer.display_name)
+        select(Consent, Organisation.name, recorder.display_name, withdrawer.display_name, has_overrides)
         .outerjoin(Organisation, Organisation.id == Consent.organisation_id)
         .outerjoin(recorder, recorder.id == Consent.recorded_by_id)
         .outerjoin(withdrawer, withdrawer.id == Consent.withdrawal_recorded_by_id)
@@ -72,7 +75,7 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     history = [consent for consent, *_names in rows]
     org_names: dict[uuid.UUID, str] = {}
     user_names: dict[uuid.UUID, str] = {}
-    for consent, org_name, recorder_name, withdrawer_name in rows:
+    for consent, org_name, recorder_name, withdrawer_name, _has_overrides in rows:
         for names, key, name in (
             (org_names, consent.organisation_id, org_name),
             (user_names, consent.recorded_by_id, recorder_name),
@@ -80,7 +83,7 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
         ):
             if key is not None and name is not None:
                 names[key] = name
-    override_rows = overrides.overrides_of(case.id)
+    override_rows = overrides.overrides_of(case.id) if not rows or rows[0][-1] else []
     states = sorted(
         services.current_consents(case.id, on, history).values(),
         key=lambda s: (

@@ -127,6 +127,25 @@ def test_the_override_referral_is_audited_shown_on_both_sides_and_opens_only_tha
     assert normal.status_code == 400
 
 
+@pytest.mark.parametrize("other_records", [False, True], ids=["no-consent-records", "with-consent-records"])
+def test_the_case_file_shows_an_override_with_or_without_consent_records(world, make_consent, other_records):
+    # The consent section learns whether there are overrides from the consent records' query;
+    # with no records it must still look for them.
+    if other_records:
+        make_consent(world.case, "anonymised_research", decision="refused", recorded_by_id=world.caseworker.id)
+    supervisor = world.client_for(world.supervisor)
+    before = supervisor.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert "Emergency overrides (without consent)" not in before
+    assert emergency(world).status_code == 302
+    page = supervisor.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert "Emergency overrides (without consent)" in page and REASON in page
+    assert f"by {world.supervisor.display_name}" in page
+    if other_records:
+        # the consent record's recorder is named from the same query
+        history = page.split(">History<", 1)[1]
+        assert world.caseworker.display_name in history
+
+
 def accepted_override_referral(world: Any) -> Any:
     assert emergency(world).status_code == 302
     with world.app.app_context():
