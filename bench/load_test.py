@@ -214,16 +214,46 @@ def locust(user_class: str, users: int, seconds: int, host: str, accounts: Path,
         return list(csv.DictReader(handle))
 
 
+# Processes whose CPU time the phases split up: the deployment (gunicorn's master and workers),
+# the database server (postmaster and backends) and the load generator.
+PROCESS_GROUPS = {"app": "gunicorn", "PostgreSQL": "postgres", "load generator": "locust"}
+
+
+def group_cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of each of PROCESS_GROUPS, children that exited and were waited for
+    included (gunicorn recycles workers; PostgreSQL ends backends)."""
+    ticks = dict.fromkeys(PROCESS_GROUPS, 0)
+    for pid in (entry for entry in os.listdir("/proc") if entry.isdigit()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        for group, marker in PROCESS_GROUPS.items():
+            if marker in command:
+                ticks[group] += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+                break
+    hertz = os.sysconf("SC_CLK_TCK")
+    return {group: value / hertz for group, value in ticks.items()}
+
+
 class PhaseSampler:
-    """While a phase runs: how busy the CPUs are (/proc/stat) and what the deployment's database
-    connections wait for (pg_stat_activity, every 50 ms). Tells whether a phase is bound by CPU
-    or by waiting, e.g. on the audit chain head, which every audited page locks briefly."""
+    """While a phase runs: how busy the CPUs are (/proc/stat), how much CPU each process group
+    spends (/proc/<pid>/stat) and what the deployment's database connections wait for
+    (pg_stat_activity, every 50 ms). Tells whether a phase is bound by CPU or by waiting (e.g. on
+    the audit chain head, which every audited page locks briefly), and where the CPU goes."""
+
+    SETTLE_SECONDS = 3.0  # locust starts and spawns its users first
 
     def __init__(self, server: str, database: str) -> None:
         self.server, self.database = server, database
         self.samples: dict[str, int] = {}
+        self.cpu_snapshots: list[tuple[float, dict[str, float]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._cpu_thread = threading.Thread(target=self._sample_cpu, daemon=True)
 
     @staticmethod
     def _cpu() -> tuple[float, float]:
@@ -242,14 +272,24 @@ class PhaseSampler:
                     key = "lock" if wait_type == "Lock" else (state or "other")
                     self.samples[key] = self.samples.get(key, 0) + 1
 
+    def _sample_cpu(self) -> None:
+        if self._stop.wait(self.SETTLE_SECONDS):
+            return
+        while True:
+            self.cpu_snapshots.append((time.monotonic(), group_cpu_seconds()))
+            if self._stop.wait(1.0):
+                return
+
     def __enter__(self) -> PhaseSampler:
         self._start = self._cpu()
         self._thread.start()
+        self._cpu_thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._cpu_thread.join()
         end = self._cpu()
         total = end[0] - self._start[0]
         self.cpu_busy = 1 - (end[1] - self._start[1]) / total if total else 0.0
@@ -258,6 +298,23 @@ class PhaseSampler:
         """Of the samples of connections doing something (not idle between requests), the share in ``keys``."""
         busy = sum(v for k, v in self.samples.items() if k != "idle")
         return sum(self.samples.get(k, 0) for k in keys) / busy if busy else 0.0
+
+    def cpu_ms_per_request(self, requests_per_second: float) -> dict[str, float] | None:
+        """CPU milliseconds per request of each process group, over the phase's steady part:
+        from the first snapshot after the settle time to the last but one (the last may fall
+        after the load generator exited, taking its CPU time with it)."""
+        if len(self.cpu_snapshots) < 3 or requests_per_second <= 0:
+            return None
+        (started, first), (ended, last) = self.cpu_snapshots[0], self.cpu_snapshots[-2]
+        requests = requests_per_second * (ended - started)
+        return {group: (last[group] - first[group]) * 1000 / requests for group in PROCESS_GROUPS}
+
+
+def cpu_split_text(split: dict[str, float] | None) -> str:
+    if split is None:
+        return "-"
+    parts = [f"{group} {value:.1f}" for group, value in split.items()]
+    return f"{' / '.join(parts)} (total {sum(split.values()):.1f})"
 
 
 def sign_in_all(host: str, accounts: list[dict[str, Any]]) -> list[float]:
@@ -333,9 +390,11 @@ def main() -> None:
         sign_in_ms = sign_in_all(host, prepared["users"])
         accounts.write_text(json.dumps(prepared))
         print("phase 1: /health only (ceiling)...", flush=True)
-        ceiling = locust("HealthUser", args.users, args.throughput_seconds, host, accounts, directory / "ceiling")
+        with PhaseSampler(args.server, args.database) as ceiling_phase:
+            ceiling = locust("HealthUser", args.users, args.throughput_seconds, host, accounts, directory / "ceiling")
         print("phase 2: a signed-in form page only (the floor of a signed-in page)...", flush=True)
-        floor = locust("FormPageUser", args.users, args.throughput_seconds, host, accounts, directory / "formpage")
+        with PhaseSampler(args.server, args.database) as floor_phase:
+            floor = locust("FormPageUser", args.users, args.throughput_seconds, host, accounts, directory / "formpage")
         print("phase 3: case files only...", flush=True)
         with PhaseSampler(args.server, args.database) as casefile_phase:
             files = locust("CaseFileUser", args.users, args.throughput_seconds, host, accounts, directory / "casefile")
@@ -428,6 +487,14 @@ def main() -> None:
         f"a signed-in page with one small form alone (the floor of any signed-in page): {floor_rps:.0f} req/s "
         f"({floor_ratio:.0%} of the ceiling)"
     )
+    splits = {
+        "/health": ceiling_phase.cpu_ms_per_request(ceiling_rps),
+        "form page": floor_phase.cpu_ms_per_request(floor_rps),
+        "case file": casefile_phase.cpu_ms_per_request(casefile_rps),
+    }
+    print("CPU ms per request, by process (" + " / ".join(PROCESS_GROUPS) + "), each alone without think time:")
+    for name, split in splits.items():
+        print(f"  {name:<10} {cpu_split_text(split)}")
     print(f"sign-in (argon2id, production cost), one at a time: median {statistics.median(sign_in_ms):.0f} ms")
     print(f"load average at the end (other processes included): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"server log: {server_5xx} answers 5xx, {tracebacks} tracebacks; audit chain {chain}")
@@ -444,6 +511,10 @@ def main() -> None:
         ("load: case-file phase: CPUs busy", f"{casefile_phase.cpu_busy:.0%}", "-", "-"),
         ("load: case-file phase: connections waiting on a lock", f"{casefile_phase.share('lock'):.0%}", "-", "-"),
         ("load: signed-in form page req/s / ceiling", f"{floor_ratio:.0%}", "-", "-"),
+        *(
+            (f"load: CPU ms per {name} ({' / '.join(PROCESS_GROUPS)})", cpu_split_text(split), "-", "-")
+            for name, split in splits.items()
+        ),
         ("load: machine load average at the end", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "-", "-"),
         ("load: audit chain after load", chain.split(":")[0], "intact", "yes" if chain == "intact" else "no"),
     ]
