@@ -95,6 +95,14 @@ def _required_codes(label: Any, code_list: vocab.CodeList) -> MultiCheckboxField
     return MultiCheckboxField(label, code_list, choice_required=True)
 
 
+def version_number(raw: Any) -> int | None:
+    """A form's hidden version number, or None when it is missing or garbled. ASCII digits only:
+    str.isdigit() also accepts characters such as "²" that int() refuses."""
+    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) >= 10:
+        return None
+    return int(raw)
+
+
 class AssistanceForm(FlaskForm):
     """Base of the assistance forms: error messages end up as plain text in the user's language
     (validators may hold lazy strings, which templates would not treat as text)."""
@@ -174,8 +182,7 @@ class ServiceForm(AssistanceForm):
 
     def expected_version(self) -> int | None:
         """The version the user's page was built from (None if missing or garbled)."""
-        raw = self.version_id.data if "version_id" in self else None
-        return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+        return version_number(self.version_id.data if "version_id" in self else None)
 
     def validate_version_id(self, field: Field) -> None:
         if self.expected_version() is None:
@@ -344,8 +351,7 @@ class StatusForm(AssistanceForm):
     )
 
     def expected_version(self) -> int | None:
-        raw = self.version_id.data
-        return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 10 else None
+        return version_number(self.version_id.data)
 
     def validate_version_id(self, field: Field) -> None:
         if self.expected_version() is None:

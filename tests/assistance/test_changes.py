@@ -52,6 +52,19 @@ def test_edit_without_version_is_refused(client, recorded, load):
     assert load(recorded).version_id == 1
 
 
+@pytest.mark.parametrize("version", ["²", "١", "1.0", "-1", "9" * 12, " 1", "x"])
+def test_a_garbled_version_is_refused_with_a_message(client, recorded, load, version):
+    # "²" and "١" pass str.isdigit() but not int() (a 500 the form fuzzer found) or are not
+    # what the page sent.
+    response = edit(client, recorded, version, facility="Somewhere else")
+    assert response.status_code == 400
+    assert "reload the page" in response.get_data(as_text=True)
+    status = client.post(f"/assistance/{recorded}/status", data={"status": "provided", "version_id": version})
+    assert status.status_code == 400
+    saved = load(recorded)
+    assert saved.facility == GOOD["shelter"]["facility"] and saved.version_id == 1 and saved.status != "provided"
+
+
 def test_saving_over_a_newer_change_is_a_409_that_loses_nothing(app, client, login, make_user, world, recorded, load):
     # The caseworker opened the form at version 1; meanwhile the supervisor saves a change.
     other = app.test_client()
