@@ -39,6 +39,7 @@ from casework.assistance.fields import (
     strip_text,
     upper_line,
 )
+from casework.cases.forms import parse_version
 
 NOTES_MAX = 10_000
 LINE_MAX = 200
@@ -93,14 +94,6 @@ def _count(label: Any, low: int, high: int) -> WholeNumberField:
 
 def _required_codes(label: Any, code_list: vocab.CodeList) -> MultiCheckboxField:
     return MultiCheckboxField(label, code_list, choice_required=True)
-
-
-def version_number(raw: Any) -> int | None:
-    """A form's hidden version number, or None when it is missing or garbled. ASCII digits only:
-    str.isdigit() also accepts characters such as "²" that int() refuses."""
-    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) >= 10:
-        return None
-    return int(raw)
 
 
 class AssistanceForm(FlaskForm):
@@ -182,7 +175,7 @@ class ServiceForm(AssistanceForm):
 
     def expected_version(self) -> int | None:
         """The version the user's page was built from (None if missing or garbled)."""
-        return version_number(self.version_id.data if "version_id" in self else None)
+        return parse_version(self.version_id.data if "version_id" in self else None)
 
     def validate_version_id(self, field: Field) -> None:
         if self.expected_version() is None:
@@ -351,7 +344,7 @@ class StatusForm(AssistanceForm):
     )
 
     def expected_version(self) -> int | None:
-        return version_number(self.version_id.data)
+        return parse_version(self.version_id.data)
 
     def validate_version_id(self, field: Field) -> None:
         if self.expected_version() is None:

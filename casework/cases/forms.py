@@ -377,10 +377,11 @@ class ProfileForm(FlaskForm):
                 entries.append_entry()
 
 
-def parse_version(raw: str | None) -> int | None:
-    """The version a form was built from, or None when the hidden field was tampered with."""
-    try:
-        value = int(raw or "")
-    except ValueError:
+def parse_version(raw: Any) -> int | None:
+    """The version a form was built from, or None when the hidden field is missing or was
+    tampered with. ASCII digits only: int() also takes " 1", "1_0" and "١", and str.isdigit()
+    takes "²", which int() refuses."""
+    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         return None
+    value = int(raw)
     return value if value > 0 else None

@@ -60,15 +60,14 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     on = on or date.today()
     session.get(Case, case.id)  # the case holds the data key (usually already in the session)
     # The records with the names they show, in one query (the case file runs this on every view).
-    recorder, withdrawer = _RECORDER, _WITHDRAWER
     # Whether the case has emergency overrides rides along, so the (rare) overrides are only
     # queried when there are any, or when there are no consent records to carry the flag.
     has_overrides = exists().where(ConsentOverride.case_id == case.id)
     rows = session.execute(
-        select(Consent, Organisation.name, recorder.display_name, withdrawer.display_name, has_overrides)
+        select(Consent, Organisation.name, _RECORDER.display_name, _WITHDRAWER.display_name, has_overrides)
         .outerjoin(Organisation, Organisation.id == Consent.organisation_id)
-        .outerjoin(recorder, recorder.id == Consent.recorded_by_id)
-        .outerjoin(withdrawer, withdrawer.id == Consent.withdrawal_recorded_by_id)
+        .outerjoin(_RECORDER, _RECORDER.id == Consent.recorded_by_id)
+        .outerjoin(_WITHDRAWER, _WITHDRAWER.id == Consent.withdrawal_recorded_by_id)
         .where(Consent.case_id == case.id)
         .order_by(Consent.given_on, Consent.recorded_at)
     ).all()

@@ -339,3 +339,15 @@ def test_identity_and_profile_edits_share_the_case_version(signed_in, caseworker
     response = second.post(f"/cases/{case.id}/edit", data=edit_data(case, family_name="Late"))
     assert response.status_code == 409
     assert load(Case, case.id).family_name == "Okafor"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", 1), ("42", 42), ("999999999", 999999999)]
+    + [(bad, None) for bad in ("", None, "0", "-1", " 1", "1_0", "1.0", "²", "١", "1" * 10, "x")],
+)
+def test_a_form_version_is_ascii_digits_only(raw, expected):
+    # One parser for every case and assistance form's hidden version number.
+    from casework.cases.forms import parse_version
+
+    assert parse_version(raw) == expected
