@@ -14,8 +14,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ScalarSelect, exists, select
 from werkzeug.wrappers import Response
 
 from casework import access, vocab
@@ -29,8 +28,17 @@ from casework.consent.models import Consent, ConsentOverride
 from casework.db import session
 
 bp = Blueprint("consent", __name__)
-# Who recorded a consent and who recorded its withdrawal: two joins to users.
-_RECORDER, _WITHDRAWER = aliased(User, name="recorder"), aliased(User, name="withdrawer")
+
+
+def _user_name(user_id: Any) -> ScalarSelect[str]:
+    """The display name of the user ``user_id`` (a column of the outer query) refers to.
+
+    A correlated subquery rather than a join to an aliased users table: a module-level
+    ``aliased(User)`` is shared by the threads of a worker, and SQLAlchemy builds an alias's
+    columns lazily; two threads using it for the first time at once could compile the join's ON
+    clause against the plain ``users`` table, and the statement cache then served that broken
+    SQL to every later case file in the worker (found by the load test)."""
+    return select(User.display_name).where(User.id == user_id).scalar_subquery()
 
 
 @dataclass(slots=True)
@@ -64,10 +72,14 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     # queried when there are any, or when there are no consent records to carry the flag.
     has_overrides = exists().where(ConsentOverride.case_id == case.id)
     rows = session.execute(
-        select(Consent, Organisation.name, _RECORDER.display_name, _WITHDRAWER.display_name, has_overrides)
+        select(
+            Consent,
+            Organisation.name,
+            _user_name(Consent.recorded_by_id),
+            _user_name(Consent.withdrawal_recorded_by_id),
+            has_overrides,
+        )
         .outerjoin(Organisation, Organisation.id == Consent.organisation_id)
-        .outerjoin(_RECORDER, _RECORDER.id == Consent.recorded_by_id)
-        .outerjoin(_WITHDRAWER, _WITHDRAWER.id == Consent.withdrawal_recorded_by_id)
         .where(Consent.case_id == case.id)
         .order_by(Consent.given_on, Consent.recorded_at)
     ).all()
