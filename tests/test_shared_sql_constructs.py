@@ -30,13 +30,18 @@ def _called_names(node: ast.AST) -> set[str]:
 
 
 def module_level_lazy_constructs(source: str) -> list[tuple[int, str]]:
-    """(line, constructor) of each module-level assignment that builds a lazy SQL construct."""
+    """(line, constructor) of each module-level or class-level assignment that builds a lazy SQL
+    construct (a class attribute is shared by every thread just the same)."""
     found = []
-    for statement in ast.parse(source).body:
-        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+    statements = list(ast.parse(source).body)
+    while statements:
+        statement = statements.pop(0)
+        if isinstance(statement, ast.ClassDef):
+            statements.extend(statement.body)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
             for name in sorted(_called_names(statement.value) & LAZY_CONSTRUCTORS):
                 found.append((statement.lineno, name))
-    return found
+    return sorted(found)
 
 
 def test_the_checker_finds_a_module_level_alias() -> None:
@@ -46,8 +51,10 @@ def test_the_checker_finds_a_module_level_alias() -> None:
         "RECENT = select(Case).subquery()\n"
         "def f():\n"
         "    local = aliased(User)\n"
+        "class Queries:\n"
+        "    LATEST = select(Case).cte()\n"
     )
-    assert module_level_lazy_constructs(source) == [(2, "aliased"), (3, "subquery")]
+    assert module_level_lazy_constructs(source) == [(2, "aliased"), (3, "subquery"), (7, "cte")]
 
 
 def test_no_module_builds_a_shared_alias_subquery_or_cte() -> None:
