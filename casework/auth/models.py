@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, ScalarSelect, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.crypto import TEXT, DataKeyOwner, EncryptedField
@@ -70,6 +71,12 @@ class User(UserMixin, UuidPrimaryKey, DataKeyOwner, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+def display_name_of(user_id: Any) -> ScalarSelect[str]:
+    """SQL: the display name of the user ``user_id`` (a value, or a column of the outer query,
+    which makes it a correlated subquery); NULL when there is no such user."""
+    return select(User.display_name).where(User.id == user_id).scalar_subquery()
 
 
 class LoginAttempt(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, or_, select
 
 from casework import access
 from casework.access import Permission
-from casework.auth.models import Organisation, User
+from casework.auth.models import Organisation, User, display_name_of
 from casework.cases import forms
 from casework.cases.models import Case, CaseNote
 from casework.cases.services import assignable_users
@@ -108,7 +108,7 @@ def case_file_context(user: Any, case: Case, **form_overrides: Any) -> dict[str,
         context["owner_org_name"], context["assignee_name"] = session.execute(
             select(
                 select(Organisation.name).where(Organisation.id == case.owner_org_id).scalar_subquery(),
-                select(User.display_name).where(User.id == case.assigned_to_id).scalar_subquery(),
+                display_name_of(case.assigned_to_id),
             )
         ).one()
         context["linked_case"] = linked_case(user, case)

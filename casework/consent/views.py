@@ -14,12 +14,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import ScalarSelect, exists, select
+from sqlalchemy import exists, select
 from werkzeug.wrappers import Response
 
 from casework import access, vocab
 from casework.access import Permission, RedactedCase, route
-from casework.auth.models import Organisation, User
+from casework.auth.models import Organisation, User, display_name_of
 from casework.cases.models import Case
 from casework.consent import overrides, services
 from casework.consent.forms import ConsentForm, WithdrawConsentForm
@@ -28,17 +28,6 @@ from casework.consent.models import Consent, ConsentOverride
 from casework.db import session
 
 bp = Blueprint("consent", __name__)
-
-
-def _user_name(user_id: Any) -> ScalarSelect[str]:
-    """The display name of the user ``user_id`` (a column of the outer query) refers to.
-
-    A correlated subquery rather than a join to an aliased users table: a module-level
-    ``aliased(User)`` is shared by the threads of a worker, and SQLAlchemy builds an alias's
-    columns lazily; two threads using it for the first time at once could compile the join's ON
-    clause against the plain ``users`` table, and the statement cache then served that broken
-    SQL to every later case file in the worker (found by the load test)."""
-    return select(User.display_name).where(User.id == user_id).scalar_subquery()
 
 
 @dataclass(slots=True)
@@ -75,8 +64,11 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
         select(
             Consent,
             Organisation.name,
-            _user_name(Consent.recorded_by_id),
-            _user_name(Consent.withdrawal_recorded_by_id),
+            # Names as correlated subqueries: joins would need aliased users tables, and a
+            # worker's threads once shared such an alias into broken SQL (see
+            # tests/test_shared_sql_constructs.py).
+            display_name_of(Consent.recorded_by_id),
+            display_name_of(Consent.withdrawal_recorded_by_id),
             has_overrides,
         )
         .outerjoin(Organisation, Organisation.id == Consent.organisation_id)
