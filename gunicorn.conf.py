@@ -20,3 +20,12 @@ forwarded_allow_ips = os.environ.get("CASEWORK_FORWARDED_ALLOW_IPS", "127.0.0.1"
 accesslog = "-"
 access_log_format = '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
 errorlog = "-"
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Before a worker serves: refuse a keyring that is not the database's own (scripts/serve
+    checks first; this covers gunicorn started directly). KeyringMismatch makes the worker fail
+    to boot, and gunicorn then stops the whole server."""
+    from casework.crypto.ownership import check_keyring_matches_database
+
+    check_keyring_matches_database(worker.wsgi)

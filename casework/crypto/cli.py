@@ -12,7 +12,7 @@ from casework.crypto import rotation
 from casework.crypto.keyring import Keyring
 
 
-@click.group("keys", help="Master keys: init, rotate, retire, status.")
+@click.group("keys", help="Master keys: init, rotate, retire, status, check.")
 def keys_cli() -> None:
     pass
 
@@ -64,3 +64,17 @@ def status_command() -> None:
     """Master keys and how many data keys each wraps (ids only; never key material)."""
     for key_id, count in rotation.usage(_keyring_path()).items():
         click.echo(f"{key_id}\t{count}")
+
+
+@keys_cli.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check that the keyring is this database's own (scripts/run and gunicorn.conf.py run it
+    before serving); exits 1 with the reason when it is not."""
+    from casework.crypto.ownership import KeyringMismatch, check_keyring_matches_database
+
+    try:
+        check_keyring_matches_database(current_app)
+    except KeyringMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("the keyring matches the database")
