@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from casework import vocab
 from casework.audit import writer as audit
@@ -71,13 +71,14 @@ class ConsentState:
         return self.state == "active"
 
 
+def consent_records(case_id: uuid.UUID) -> Select[tuple[Consent]]:
+    """SQL: every consent record of a case, oldest decision first (callers may add columns)."""
+    return select(Consent).where(Consent.case_id == case_id).order_by(Consent.given_on, Consent.recorded_at)
+
+
 def consents_of(case_id: uuid.UUID) -> list[Consent]:
     """Every consent record of a case, oldest decision first."""
-    return list(
-        session.execute(
-            select(Consent).where(Consent.case_id == case_id).order_by(Consent.given_on, Consent.recorded_at)
-        ).scalars()
-    )
+    return list(session.execute(consent_records(case_id)).scalars())
 
 
 def _state_of(consent: Consent, on: date) -> str:

@@ -61,8 +61,8 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     # queried when there are any, or when there are no consent records to carry the flag.
     has_overrides = exists().where(ConsentOverride.case_id == case.id)
     rows = session.execute(
-        select(
-            Consent,
+        services.consent_records(case.id)
+        .add_columns(
             Organisation.name,
             # Names as correlated subqueries: joins would need aliased users tables, and a
             # worker's threads once shared such an alias into broken SQL (see
@@ -72,8 +72,6 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
             has_overrides,
         )
         .outerjoin(Organisation, Organisation.id == Consent.organisation_id)
-        .where(Consent.case_id == case.id)
-        .order_by(Consent.given_on, Consent.recorded_at)
     ).all()
     history = [consent for consent, *_names in rows]
     org_names: dict[uuid.UUID, str] = {}
