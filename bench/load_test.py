@@ -6,14 +6,17 @@
    synthetic cases (casework.demo.seed, the code behind ``flask demo seed``), which assigns them
    round-robin to the agency's caseworkers: every simulated user has its own cases.
 3. Starts gunicorn with gunicorn.conf.py in production mode (``CASEWORK_ENV=production``) on a
-   free loopback port, ``--workers`` x ``--threads``.
-4. Runs locust headless (bench/locustfile.py) in four phases against that deployment:
+   free loopback port, ``--workers`` x ``--threads``, serving the production app plus
+   bench/floor_app.py's two bench-only routes.
+4. Runs locust headless (bench/locustfile.py) in phases against that deployment:
    ``/health`` only, as fast as it answers (the ceiling); a signed-in page with one small form
    only (the floor of any signed-in page: session, user, CSRF token, layout); case files only,
    as fast as they answer (case-file throughput, with how busy the CPUs were and how often the
-   database connections waited on a lock); then the mix for ``--duration`` seconds: ``--users`` signed-in
-   caseworkers with 0.5-1.5 s think time doing case list, case file, name search (POST), case
-   edit (POST) and new service records (POST).
+   database connections waited on a lock); a case file's first steps only (the scoped case
+   query and the view's audit event, then a static page of its size: the best share a case
+   file could reach if rendering cost nothing), and the query alone; then the mix for
+   ``--duration`` seconds: ``--users`` signed-in caseworkers with 0.5-1.5 s think time doing
+   case list, case file, name search (POST), case edit (POST) and new service records (POST).
 5. Checks the server log for 5xx answers and the audit chain (``flask audit verify``), prints a
    table and ``RESULT|figure|value|target|met`` lines (collected by bench/run_all.py).
 
@@ -170,7 +173,11 @@ def start_server(
     )
     handle = log.open("wb")
     server = subprocess.Popen(  # noqa: S603 - fixed argv
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env, stdout=handle, stderr=handle
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "bench.floor_app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=handle,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -398,6 +405,15 @@ def main() -> None:
         print("phase 3: case files only...", flush=True)
         with PhaseSampler(args.server, args.database) as casefile_phase:
             files = locust("CaseFileUser", args.users, args.throughput_seconds, host, accounts, directory / "casefile")
+        print("phase 3b: a case file's first steps only, with and without the view's audit event...", flush=True)
+        with PhaseSampler(args.server, args.database) as case_floor_phase:
+            case_floor = locust(
+                "CaseFloorUser", args.users, args.throughput_seconds, host, accounts, directory / "cfloor"
+            )
+        with PhaseSampler(args.server, args.database) as case_query_phase:
+            case_query = locust(
+                "CaseQueryUser", args.users, args.throughput_seconds, host, accounts, directory / "cquery"
+            )
         print(f"phase 4: the mix, {args.users} users for {args.duration} s...", flush=True)
         mix = locust("CaseworkerUser", args.users, args.duration, host, accounts, directory / "mix")
     finally:
@@ -424,6 +440,10 @@ def main() -> None:
     floor_row = row(floor, "form page")
     floor_rps = float(floor_row["Requests/s"]) if floor_row else 0.0
     floor_ratio = floor_rps / ceiling_rps if ceiling_rps else 0.0
+    case_floor_rps = float((row(case_floor, "case floor") or {}).get("Requests/s", 0))
+    case_query_rps = float((row(case_query, "case query") or {}).get("Requests/s", 0))
+    case_floor_ratio = case_floor_rps / ceiling_rps if ceiling_rps else 0.0
+    case_query_ratio = case_query_rps / ceiling_rps if ceiling_rps else 0.0
     types = [
         "case list",
         "case file",
@@ -436,7 +456,8 @@ def main() -> None:
     ]
     aggregated = row(mix, "Aggregated") or {}
     errors = sum(int(r["Failure Count"]) for r in mix if r["Name"] != "Aggregated")
-    errors += sum(int(r["Failure Count"]) for r in files + ceiling + floor if r["Name"] != "Aggregated")
+    throughput_rows = files + ceiling + floor + case_floor + case_query
+    errors += sum(int(r["Failure Count"]) for r in throughput_rows if r["Name"] != "Aggregated")
 
     print()
     print(
@@ -487,10 +508,19 @@ def main() -> None:
         f"a signed-in page with one small form alone (the floor of any signed-in page): {floor_rps:.0f} req/s "
         f"({floor_ratio:.0%} of the ceiling)"
     )
+    print(
+        "a case file's first steps alone, answering a static page of its size (bench/floor_app.py): "
+        f"scoped case query and the view's audit event {case_floor_rps:.0f} req/s ({case_floor_ratio:.0%} of the "
+        f"ceiling; CPUs {case_floor_phase.cpu_busy:.0%} busy, {case_floor_phase.share('lock'):.0%} of the "
+        f"connections at work waiting on the audit chain head); the query alone {case_query_rps:.0f} req/s "
+        f"({case_query_ratio:.0%})"
+    )
     splits = {
         "/health": ceiling_phase.cpu_ms_per_request(ceiling_rps),
         "form page": floor_phase.cpu_ms_per_request(floor_rps),
         "case file": casefile_phase.cpu_ms_per_request(casefile_rps),
+        "case floor": case_floor_phase.cpu_ms_per_request(case_floor_rps),
+        "case query": case_query_phase.cpu_ms_per_request(case_query_rps),
     }
     print("CPU ms per request, by process (" + " / ".join(PROCESS_GROUPS) + "), each alone without think time:")
     for name, split in splits.items():
@@ -511,6 +541,9 @@ def main() -> None:
         ("load: case-file phase: CPUs busy", f"{casefile_phase.cpu_busy:.0%}", "-", "-"),
         ("load: case-file phase: connections waiting on a lock", f"{casefile_phase.share('lock'):.0%}", "-", "-"),
         ("load: signed-in form page req/s / ceiling", f"{floor_ratio:.0%}", "-", "-"),
+        ("load: case file's floor (query + audit event, static page) / ceiling", f"{case_floor_ratio:.0%}", "-", "-"),
+        ("load: case floor phase: connections waiting on a lock", f"{case_floor_phase.share('lock'):.0%}", "-", "-"),
+        ("load: case query alone (no audit event, static page) / ceiling", f"{case_query_ratio:.0%}", "-", "-"),
         *(
             (f"load: CPU ms per {name} ({' / '.join(PROCESS_GROUPS)})", cpu_split_text(split), "-", "-")
             for name, split in splits.items()
@@ -529,6 +562,8 @@ def main() -> None:
                     "ceiling_rps": ceiling_rps,
                     "casefile_rps": casefile_rps,
                     "form_page_rps": floor_rps,
+                    "case_floor_rps": case_floor_rps,
+                    "case_query_rps": case_query_rps,
                     "casefile_phase_cpu_busy": casefile_phase.cpu_busy,
                     "casefile_phase_lock_share": casefile_phase.share("lock"),
                     "mix": table,

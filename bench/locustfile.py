@@ -8,6 +8,8 @@ User classes (chosen on the locust command line):
 - ``HealthUser``: only ``/health`` (one ``SELECT 1``): the ceiling of the deployment;
 - ``CaseFileUser``: only case files, for the case-file throughput;
 - ``FormPageUser``: only a signed-in page with one small form (the floor of a signed-in page);
+- ``CaseFloorUser`` / ``CaseQueryUser``: only bench/floor_app.py's routes: a case file's scoped
+  query with (floor) or without (query) the view's audit event, answering a static page;
 - ``CaseworkerUser``: the mix: case list, case file, name search (POST), case edit (POST with
   the form's CSRF token and version), new service record (POST).
 """
@@ -121,10 +123,10 @@ class _SignedIn(HttpUser):
     def case_id(self) -> str:
         return random.choice(self.account["case_ids"])
 
-    def open_case_file(self) -> None:
-        with self.client.get(f"/cases/{self.case_id()}", name="case file", catch_response=True) as response:
+    def open_case_file(self, prefix: str = "/cases/", name: str = "case file") -> None:
+        with self.client.get(f"{prefix}{self.case_id()}", name=name, catch_response=True) as response:
             if response.status_code != 200 or "/auth/login" in response.url:
-                response.failure(f"case file: {response.status_code}")
+                response.failure(f"{name}: {response.status_code}")
 
 
 class HealthUser(HttpUser):
@@ -141,6 +143,26 @@ class CaseFileUser(_SignedIn):
     @task
     def case_file(self) -> None:
         self.open_case_file()
+
+
+class CaseFloorUser(_SignedIn):
+    """The case file's unavoidable work only (bench/floor_app.py): scoped query and audit event."""
+
+    wait_time = constant(0)
+
+    @task
+    def case_floor(self) -> None:
+        self.open_case_file("/bench/case-floor/", "case floor")
+
+
+class CaseQueryUser(_SignedIn):
+    """The scoped case query only, no audit event (bench/floor_app.py)."""
+
+    wait_time = constant(0)
+
+    @task
+    def case_query(self) -> None:
+        self.open_case_file("/bench/case-query/", "case query")
 
 
 class FormPageUser(_SignedIn):
