@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -89,27 +89,11 @@ def record(
         target_type = target_type or type(target).__name__
         target_id = target_id or str(target.id)
     actor = actor if actor is not None else _current_actor()
-    if db.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE and pysqlite reads outside a transaction until the first
-        # write: take the database's write lock first (waits up to busy_timeout), or two
-        # concurrent appends read the same head and collide on the next event id.
-        db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(id=_HEAD.c.id))
-    locked_head = select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
-    head = db.execute(locked_head).one_or_none()
-    if head is None and db.get_bind().dialect.name == "postgresql":
-        # The first events of a new deployment race to create the head (FOR UPDATE locks no
-        # row that does not exist yet): one creates it, the others wait for that transaction
-        # and then append after its event, instead of failing on the duplicate key.
-        genesis = pg_insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC)
-        db.execute(genesis.on_conflict_do_nothing(index_elements=[_HEAD.c.id]))
-        head = db.execute(locked_head).one()
-    if head is None:  # SQLite: this transaction already holds the database's write lock
-        db.execute(insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC))
-        last_event_id, last_mac = 0, GENESIS_MAC
-    else:
-        last_event_id, last_mac = head
+    # Everything but the event's place in the chain is prepared before the head is locked: every
+    # other append in the deployment waits from the SELECT ... FOR UPDATE to this transaction's
+    # commit, so that window holds no statement building, only the MAC and one round trip.
     event = SimpleNamespace(
-        id=last_event_id + 1,
+        id=None,
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_org_id=getattr(actor, "organisation_id", None),
@@ -121,17 +105,48 @@ def record(
         case_id=case_id,
         details=details,
         remote_addr=request.remote_addr if has_request_context() else None,
-        prev_mac=last_mac,
+        prev_mac=None,
     )
-    event.mac = compute_mac(event, get_keyring().audit_key)
-    append = insert(_EVENTS).values(**vars(event))
-    advance = update(_HEAD).where(_HEAD.c.id == 1).values(last_event_id=event.id, last_mac=event.mac)
-    if db.get_bind().dialect.name == "postgresql":
+    audit_key = get_keyring().audit_key
+    dialect = db.get_bind().dialect.name
+    chained = {"id": bindparam("chain_id"), "prev_mac": bindparam("chain_prev_mac"), "mac": bindparam("chain_mac")}
+    append = insert(_EVENTS).values({**vars(event), **chained})
+    advance = (
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(last_event_id=bindparam("chain_id"), last_mac=bindparam("chain_mac"))
+    )
+    if dialect == "postgresql":
         # One round trip while the head is locked: WITH appended AS (INSERT ...) UPDATE head.
-        db.execute(advance.add_cte(append.cte("appended")))
+        advance = advance.add_cte(append.cte("appended"))
+    if dialect == "sqlite":
+        # SQLite ignores FOR UPDATE and pysqlite reads outside a transaction until the first
+        # write: take the database's write lock first (waits up to busy_timeout), or two
+        # concurrent appends read the same head and collide on the next event id.
+        db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(id=_HEAD.c.id))
+    locked_head = select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
+    head = db.execute(locked_head).one_or_none()
+    if head is None and dialect == "postgresql":
+        # The first events of a new deployment race to create the head (FOR UPDATE locks no
+        # row that does not exist yet): one creates it, the others wait for that transaction
+        # and then append after its event, instead of failing on the duplicate key.
+        genesis = pg_insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC)
+        db.execute(genesis.on_conflict_do_nothing(index_elements=[_HEAD.c.id]))
+        head = db.execute(locked_head).one()
+    if head is None:  # SQLite: this transaction already holds the database's write lock
+        db.execute(insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC))
+        last_event_id, last_mac = 0, GENESIS_MAC
     else:
-        db.execute(append)
-        db.execute(advance)
+        last_event_id, last_mac = head
+    event.id = last_event_id + 1
+    event.prev_mac = last_mac
+    event.mac = compute_mac(event, audit_key)
+    chain_values = {"chain_id": event.id, "chain_prev_mac": event.prev_mac, "chain_mac": event.mac}
+    if dialect == "postgresql":
+        db.execute(advance, chain_values)
+    else:
+        db.execute(append, chain_values)
+        db.execute(advance, chain_values)
     return int(event.id)
 
 

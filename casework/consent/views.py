@@ -97,10 +97,10 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     missing_users = {o.created_by_id for o in override_rows if o.created_by_id}.difference(user_names)
     if missing_orgs:
         org_query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(missing_orgs))
-        org_names.update(session.execute(org_query).tuples().all())
+        org_names.update({row.id: row.name for row in session.execute(org_query)})
     if missing_users:
         user_query = select(User.id, User.display_name).where(User.id.in_(missing_users))
-        user_names.update(session.execute(user_query).tuples().all())
+        user_names.update({row.id: row.display_name for row in session.execute(user_query)})
     return ConsentSection(
         case.id, on, states, list(reversed(history)), list(reversed(override_rows)), org_names, user_names
     )
