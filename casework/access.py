@@ -526,7 +526,9 @@ class RedactedCase:
     names only.
     """
 
-    _FIELDS = IDENTIFYING_FIELDS | CODED_FIELDS | (ALWAYS_VISIBLE - {"id", "reference"})
+    # Read lazily through ``read``; the trafficking profile too, so that a list of cases loads
+    # no profiles (the case file loads its profile with the case, access.load_case).
+    _FIELDS = IDENTIFYING_FIELDS | CODED_FIELDS | (ALWAYS_VISIBLE - {"id", "reference"}) | {"profile"}
 
     def __init__(self, case: Case, fields: frozenset[str]) -> None:
         self.fields = fields
@@ -540,7 +542,6 @@ class RedactedCase:
 
         self._read = read
         self._values: dict[str, Any] = {}
-        self.profile = case.profile if "profile" in fields else REDACTED
         self.is_erased = case.is_erased
         # Not victim data, and needed by the case-level rules (access.can on a redacted case).
         self.owner_org_id = case.owner_org_id

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from casework import access
 from casework.assistance.models import Service
@@ -127,7 +127,7 @@ def list_cases(user: Any, filters: CaseFilters) -> CasePage:
     cases = session.execute(
         select(Case)
         .where(*conditions)
-        .options(joinedload(Case.assignee), selectinload(Case.profile))
+        .options(joinedload(Case.assignee))
         .order_by(order, tie)
         .offset((page.page - 1) * filters.per_page)
         .limit(filters.per_page)
@@ -178,7 +178,7 @@ def search_cases(
     cases = session.execute(
         select(Case)
         .where(*conditions)
-        .options(joinedload(Case.assignee), selectinload(Case.profile))
+        .options(joinedload(Case.assignee))
         .order_by(Case.opened_on.desc(), Case.reference.desc())
         .limit(MAX_SEARCH_RESULTS)
     ).scalars()
