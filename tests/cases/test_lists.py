@@ -132,6 +132,48 @@ def test_list_queries_do_not_grow_with_rows(
     assert fifty.n == five.n
 
 
+def test_lists_and_search_read_no_trafficking_profiles(app, client, login, caseworker, make_case, org):
+    """A list shows no profile field: the profile is read (lazily) by the case file only."""
+    from sqlalchemy import event
+
+    from casework.db import get_db
+
+    make_case(org, caseworker)
+    login(client, caseworker)
+    statements: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = get_db(app).engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        assert "Amina Testcase" in client.get("/cases/").get_data(as_text=True)
+        assert "Amina Testcase" in client.post("/cases/search", data={"full_name": "Amina Testcase"}).get_data(
+            as_text=True
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert statements and not [s for s in statements if "trafficking_profiles" in s]
+
+
+def test_a_redacted_case_reads_its_profile_only_when_visible_and_used(app, make_case, org, caseworker):
+    from sqlalchemy import inspect
+
+    from casework import access
+    from casework.cases.models import Case
+
+    case = make_case(org, caseworker, profile={"abducted": True})
+    with app.app_context():
+        loaded = session.get(Case, case.id)
+        withheld = access.RedactedCase(loaded, frozenset({"given_name"}))
+        assert withheld.profile is access.REDACTED
+        assert "profile" not in inspect(loaded).dict  # never loaded, let alone shown
+        visible = access.RedactedCase(loaded, frozenset({"profile"}))
+        assert "profile" not in inspect(loaded).dict  # read when a page uses it
+        assert visible.profile.abducted is True
+
+
 @pytest.mark.parametrize("role", ["researcher", "admin", "partner"])
 def test_roles_without_case_lists_are_refused(client, login, make_user, role):
     login(client, make_user(role))
