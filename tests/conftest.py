@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from casework import create_app
 from casework.crypto.keyring import Keyring
@@ -341,3 +342,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))
+
+
+@pytest.fixture
+def query_counter(app: Flask) -> Callable[[], Any]:
+    """``with query_counter() as counted: ...`` then ``counted.n``: SQL statements executed
+    (``counted.statements``: their SQL)."""
+
+    class Counted:
+        def __init__(self) -> None:
+            self.statements: list[str] = []
+
+        @property
+        def n(self) -> int:
+            return len(self.statements)
+
+    @contextmanager
+    def counting() -> Iterator[Counted]:
+        counted = Counted()
+        engine = get_db(app).engine
+
+        def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            counted.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before_cursor_execute)
+        try:
+            yield counted
+        finally:
+            event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+    return counting

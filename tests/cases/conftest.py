@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from casework.db import get_db, session
+from casework.db import session
 
 
 @pytest.fixture
@@ -93,30 +92,6 @@ def load(app: Flask) -> Callable[..., Any]:
             return row
 
     return get
-
-
-@pytest.fixture
-def query_counter(app: Flask) -> Callable[[], Any]:
-    """``with query_counter() as counted: ...`` then ``counted.n``: SQL statements executed."""
-
-    class Counted:
-        n = 0
-
-    @contextmanager
-    def counting() -> Iterator[Counted]:
-        counted = Counted()
-        engine = get_db(app).engine
-
-        def before_cursor_execute(*_args: Any) -> None:
-            counted.n += 1
-
-        event.listen(engine, "before_cursor_execute", before_cursor_execute)
-        try:
-            yield counted
-        finally:
-            event.remove(engine, "before_cursor_execute", before_cursor_execute)
-
-    return counting
 
 
 TODAY = date.today()

@@ -132,29 +132,15 @@ def test_list_queries_do_not_grow_with_rows(
     assert fifty.n == five.n
 
 
-def test_lists_and_search_read_no_trafficking_profiles(app, client, login, caseworker, make_case, org):
+def test_lists_and_search_read_no_trafficking_profiles(client, login, caseworker, make_case, org, query_counter):
     """A list shows no profile field: the profile is read (lazily) by the case file only."""
-    from sqlalchemy import event
-
-    from casework.db import get_db
-
     make_case(org, caseworker)
     login(client, caseworker)
-    statements: list[str] = []
-
-    def remember(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = get_db(app).engine
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
+    with query_counter() as counted:
         assert "Amina Testcase" in client.get("/cases/").get_data(as_text=True)
-        assert "Amina Testcase" in client.post("/cases/search", data={"full_name": "Amina Testcase"}).get_data(
-            as_text=True
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
-    assert statements and not [s for s in statements if "trafficking_profiles" in s]
+        searched = client.post("/cases/search", data={"full_name": "Amina Testcase"})
+        assert "Amina Testcase" in searched.get_data(as_text=True)
+    assert counted.n and not [s for s in counted.statements if "trafficking_profiles" in s]
 
 
 def test_a_redacted_case_reads_its_profile_only_when_visible_and_used(app, make_case, org, caseworker):

@@ -2,59 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from casework.access import redact
 from casework.cases.models import Case
 from casework.consent.views import section_data as consent_section
-from casework.db import get_db, session
+from casework.db import session
 from casework.partners.presenters import section_data as partner_section
 
 
-@contextmanager
-def counting(app) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
-    engine = get_db(app).engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-def queries_for_sections(world) -> int:
+def queries_for_sections(world, query_counter) -> int:
     from casework.auth.models import User
 
     with world.app.test_request_context():
         user = session.get(User, world.caseworker.id)
         case = session.get(Case, world.case.id)
         rcase = redact(user, case)
-        with counting(world.app) as statements:
+        with query_counter() as counted:
             consents = consent_section(rcase)
             referrals = partner_section(rcase)
             # touch what the templates show: names, decrypted values, organisations
             shown = [(c.giver_name, c.notes, consents.org(c.organisation_id)) for c in consents.history]
             shown += [(r.status, referrals.org(r.to_org_id)) for r in referrals.referrals]
         assert shown
-        return len(statements)
+        return counted.n
 
 
-def test_sections_do_not_query_per_record(world, make_org, make_consent, make_referral):
+def test_sections_do_not_query_per_record(world, make_org, make_consent, make_referral, query_counter):
     make_consent(world.case, "assistance", given_by="guardian", method="guardian")
     make_referral(world.case, world.partner_org)
-    few = queries_for_sections(world)
+    few = queries_for_sections(world, query_counter)
     for i in range(5):
         org = make_org(f"Partner {i}", kind="partner_ngo")
         make_consent(world.case, "assistance", notes=f"conversation {i}")
         make_referral(world.case, org)
-    assert queries_for_sections(world) == few
+    assert queries_for_sections(world, query_counter) == few
 
 
 def test_sections_are_not_for_partners(world, make_referral):

@@ -6,6 +6,5 @@ from tests.cases.conftest import (  # noqa: F401 - imported fixtures are registe
     make_service,
     org,
     other_org,
-    query_counter,
     supervisor,
 )
