@@ -30,8 +30,8 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signatur
     from casework.crypto.ownership import check_keyring_matches_database
 
     check_keyring_matches_database(worker.wsgi)
-    # The app, its modules and templates stay for the worker's life: take them out of the
-    # cyclic collector's reach, so that a full collection (which stops every thread of the
-    # worker) scans only what requests left behind. In-process, 500 case files: one full
+    # The app and its modules stay for the worker's life: take them out of the cyclic
+    # collector's reach, so that a full collection (which stops every thread of the worker)
+    # scans only what came after. In-process, 500 case files: one full
     # collection of 84 ms without this, 1.4 ms with it.
     gc.freeze()
