@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, ScalarSelect, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.crypto import TEXT, DataKeyOwner, EncryptedField
-from casework.db import Base, UuidPrimaryKey, utcnow
+from casework.db import Base, UuidPrimaryKey, session, utcnow
 
 
 class Organisation(UuidPrimaryKey, Base):
@@ -77,6 +78,24 @@ def display_name_of(user_id: Any) -> ScalarSelect[str]:
     """SQL: the display name of the user ``user_id`` (a value, or a column of the outer query,
     which makes it a correlated subquery); NULL when there is no such user."""
     return select(User.display_name).where(User.id == user_id).scalar_subquery()
+
+
+def display_names(user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names of the users ``user_ids`` (None skipped) in one query; unknown ids are absent."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows}
+
+
+def organisation_names(org_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Names of the organisations ``org_ids`` (None skipped) in one query; unknown ids are absent."""
+    wanted = {org_id for org_id in org_ids if org_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted)))
+    return {row.id: row.name for row in rows}
 
 
 class LoginAttempt(Base):

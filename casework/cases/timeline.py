@@ -19,7 +19,7 @@ from sqlalchemy import select
 from casework import vocab
 from casework.assistance.models import Service
 from casework.audit.models import AuditEvent
-from casework.auth.models import Organisation, User
+from casework.auth.models import Organisation, User, display_name_of
 from casework.cases.models import Case, CaseNote
 from casework.consent.models import Consent
 from casework.db import session
@@ -71,7 +71,7 @@ def build_timeline(case: Case) -> list[TimelineEntry]:
 def _registration(case: Case) -> list[TimelineEntry]:
     creator = None
     if case.created_by_id is not None:
-        creator = session.execute(select(User.display_name).where(User.id == case.created_by_id)).scalar_one_or_none()
+        creator = session.execute(select(display_name_of(case.created_by_id))).scalar()
     return [TimelineEntry(case.created_at, "registration", _("Case registered"), creator, str(case.id))]
 
 

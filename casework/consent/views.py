@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from casework import access, vocab
 from casework.access import Permission, RedactedCase, route
-from casework.auth.models import Organisation, User, display_name_of
+from casework.auth.models import Organisation, display_name_of, display_names, organisation_names
 from casework.cases.models import Case
 from casework.consent import overrides, services
 from casework.consent.forms import ConsentForm, WithdrawConsentForm
@@ -95,12 +95,8 @@ def section_data(case: RedactedCase | Case, on: date | None = None) -> ConsentSe
     # Emergency overrides are rare: their names are looked up only when there are any.
     missing_orgs = {o.organisation_id for o in override_rows}.difference(org_names)
     missing_users = {o.created_by_id for o in override_rows if o.created_by_id}.difference(user_names)
-    if missing_orgs:
-        org_query = select(Organisation.id, Organisation.name).where(Organisation.id.in_(missing_orgs))
-        org_names.update({row.id: row.name for row in session.execute(org_query)})
-    if missing_users:
-        user_query = select(User.id, User.display_name).where(User.id.in_(missing_users))
-        user_names.update({row.id: row.display_name for row in session.execute(user_query)})
+    org_names.update(organisation_names(missing_orgs))
+    user_names.update(display_names(missing_users))
     return ConsentSection(
         case.id, on, states, list(reversed(history)), list(reversed(override_rows)), org_names, user_names
     )

@@ -428,13 +428,9 @@ def recent_runs(user: Any = None, limit: int = 20) -> list[ExportRun]:
 
 def requester_names(runs: Iterable[ExportRun]) -> dict[Any, str]:
     """Display names of the people who requested ``runs`` (for the supervisor's log)."""
-    from casework.auth.models import User
+    from casework.auth.models import display_names
 
-    ids = {run.requested_by_id for run in runs if run.requested_by_id is not None}
-    if not ids:
-        return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return {user_id: name for user_id, name in rows}
+    return display_names(run.requested_by_id for run in runs)
 
 
 def download(run: ExportRun, actor: Any) -> Path:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from casework import access
 from casework.access import RedactedCase
-from casework.auth.models import Organisation
+from casework.auth.models import Organisation, organisation_names
 from casework.cases.models import Case, CaseNote
 from casework.db import session
 from casework.partners import masking
@@ -73,13 +73,6 @@ def _moment(entry: TimelineEntry) -> datetime:
     return datetime.combine(when, time.min, tzinfo=UTC)
 
 
-def org_names(ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())  # type: ignore[arg-type]
-
-
 # -- the lead organisation's section of the case file -------------------------------------------
 @dataclass(slots=True)
 class PartnerSection:
@@ -103,7 +96,7 @@ def section_data(case: RedactedCase | Case) -> PartnerSection | None:
         ).scalars()
     )
     ids = {r.to_org_id for r in referrals} | {r.from_org_id for r in referrals}
-    return PartnerSection(case.id, referrals, org_names(ids))
+    return PartnerSection(case.id, referrals, organisation_names(ids))
 
 
 # -- the partner portal ---------------------------------------------------------------------------
@@ -157,7 +150,7 @@ def partner_notes(case: Case, user: Any, rcase: RedactedCase) -> list[ShownNote]
     else:
         query = query.where(CaseNote.author_org_id == user.organisation_id)
     notes = list(session.execute(query.order_by(CaseNote.created_at)).scalars())
-    names = org_names({n.author_org_id for n in notes})
+    names = organisation_names({n.author_org_id for n in notes})
     rules = masking.rules_for(case, rcase.fields)
     shown = []
     for note in notes:

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from casework import access
 from casework.access import Permission, Role, route
 from casework.audit import writer as audit
+from casework.auth.models import organisation_names
 from casework.cases.models import Case, CaseNote
 from casework.consent import services as consent_services
 from casework.consent.links import case_file_url, optional_url
@@ -137,7 +138,7 @@ def emergency(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
 # -- one referral, both sides ---------------------------------------------------------------------
 def _referral_page(referral: Referral, status: int = 200, **forms: Any) -> tuple[str, int]:
     partner = _is_partner()
-    names = presenters.org_names({referral.from_org_id, referral.to_org_id})
+    names = organisation_names({referral.from_org_id, referral.to_org_id})
     live = partner and services.partner_has_access(referral, current_user)
     message = None
     if not partner:
