@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, ScalarSelect, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
 from casework.crypto import TEXT, DataKeyOwner, EncryptedField
 from casework.db import Base, UuidPrimaryKey, session, utcnow
@@ -82,20 +82,23 @@ def display_name_of(user_id: Any) -> ScalarSelect[str]:
 
 def display_names(user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     """Display names of the users ``user_ids`` (None skipped) in one query; unknown ids are absent."""
-    wanted = {user_id for user_id in user_ids if user_id is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {row.id: row.display_name for row in rows}
+    return _names_by_id(User.id, User.display_name, user_ids)
 
 
 def organisation_names(org_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     """Names of the organisations ``org_ids`` (None skipped) in one query; unknown ids are absent."""
-    wanted = {org_id for org_id in org_ids if org_id is not None}
+    return _names_by_id(Organisation.id, Organisation.name, org_ids)
+
+
+def _names_by_id(
+    id_column: InstrumentedAttribute[uuid.UUID],
+    name_column: InstrumentedAttribute[str],
+    ids: Iterable[uuid.UUID | None],
+) -> dict[uuid.UUID, str]:
+    wanted = {value for value in ids if value is not None}
     if not wanted:
         return {}
-    rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted)))
-    return {row.id: row.name for row in rows}
+    return dict(session.execute(select(id_column, name_column).where(id_column.in_(wanted))).all())  # type: ignore[arg-type]
 
 
 class LoginAttempt(Base):
