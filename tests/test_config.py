@@ -100,5 +100,5 @@ def test_keyring_can_be_created_without_the_app(tmp_path: Path):
 
     target = tmp_path / "new.json"
     assert main(["init", str(target)]) == 0
-    assert Keyring.load(target).current_key_id
+    assert Keyring.load(target).newest_key_id
     assert main(["init", str(target)]) == 1
