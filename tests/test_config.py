@@ -102,3 +102,49 @@ def test_keyring_can_be_created_without_the_app(tmp_path: Path):
     assert main(["init", str(target)]) == 0
     assert Keyring.load(target).newest_key_id
     assert main(["init", str(target)]) == 1
+
+
+def _production(tmp_path: Path, **extra: str) -> Config:
+    keyring = tmp_path / "k.json"
+    if not keyring.exists():
+        Keyring.generate().save(keyring)
+    environ = {
+        "CASEWORK_ENV": "production",
+        "CASEWORK_DATABASE_URL": "sqlite://",
+        "CASEWORK_SECRET_KEY": "x" * 40,
+        "CASEWORK_KEYRING": str(keyring),
+        **extra,
+    }
+    return Config.from_env(tmp_path, environ=environ)
+
+
+def test_key_rotation_settings_are_read_from_the_environment(tmp_path: Path):
+    import socket
+
+    default = _production(tmp_path)
+    assert (default.keyring_poll_seconds, default.backup_retention_days) == (5.0, None)
+    assert default.node_name == socket.gethostname()
+    cfg = _production(
+        tmp_path,
+        CASEWORK_KEYRING_POLL_SECONDS="2.5",
+        CASEWORK_BACKUP_RETENTION_DAYS="35",
+        CASEWORK_NODE_NAME="app-2",
+    )
+    assert (cfg.keyring_poll_seconds, cfg.backup_retention_days, cfg.node_name) == (2.5, 35, "app-2")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CASEWORK_BACKUP_RETENTION_DAYS", "thirty"),
+        ("CASEWORK_BACKUP_RETENTION_DAYS", "-1"),
+        ("CASEWORK_KEYRING_POLL_SECONDS", "soon"),
+    ],
+)
+def test_bad_key_rotation_settings_stop_the_start(tmp_path: Path, variable: str, value: str):
+    with pytest.raises(ConfigError, match=variable):
+        _production(tmp_path, **{variable: value})
+
+
+def test_tests_start_no_keyring_watcher_unless_asked(tmp_path: Path):
+    assert Config.from_env(tmp_path, environ={"CASEWORK_ENV": "testing"}).keyring_poll_seconds == 0

@@ -59,3 +59,24 @@ def signed_in(app: Flask, login: Callable[..., Any], user: Any) -> Any:
     client = app.test_client()
     login(client, user)
     return client
+
+
+# -- the operator's commands, on a host's configuration -----------------------------------------
+def keys(app, *args):
+    return app.test_cli_runner().invoke(args=["keys", *args])
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(result, *needles):
+    assert result.exit_code == 1, result.output
+    for needle in needles:
+        assert needle in result.output, result.output
+    return result.output
+
+
+def add_key(app) -> str:
+    return ok(keys(app, "add")).stdout.splitlines()[0].strip()

@@ -22,7 +22,17 @@ from casework.crypto.keyring import Keyring, get_keyring
 from casework.crypto.models import ACTIVE, PENDING, RETIRED, RETIRING, KeyringProcess, KeyringState, MasterKeyRecord
 from casework.crypto.watch import KeyringWatcher, get_watcher
 from casework.db import session, utcnow
-from tests.crypto.hosts import file_key_ids, opens, register_over_http, signed_in, wrapping_key_ids
+from tests.crypto.hosts import (
+    add_key,
+    file_key_ids,
+    keys,
+    ok,
+    opens,
+    refused,
+    register_over_http,
+    signed_in,
+    wrapping_key_ids,
+)
 
 BOTH = pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 
@@ -48,26 +58,6 @@ def staff(org, make_user, make_case):
     caseworker = make_user("caseworker", org=org)
     cases = [make_case(org, caseworker, given_name=f"Before{i}") for i in range(4)]
     return caseworker, cases
-
-
-def keys(app, *args):
-    return app.test_cli_runner().invoke(args=["keys", *args])
-
-
-def ok(result):
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def refused(result, *needles):
-    assert result.exit_code == 1, result.output
-    for needle in needles:
-        assert needle in result.output, result.output
-    return result.output
-
-
-def add_key(app) -> str:
-    return ok(keys(app, "add")).stdout.splitlines()[0].strip()
 
 
 def key_state(app, key_id):
