@@ -26,12 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from casework.crypto.errors import DecryptionError, KeyUnavailableError
-from casework.crypto.fields import rewrap_data_key
+from casework.crypto.fields import DataKeyOwner, rewrap_data_key
 from casework.crypto.keyring import Keyring
 from casework.crypto.models import (
     ACTIVE,
@@ -159,50 +161,80 @@ def rewrap(
     for owner in data_key_owners():
         table = owner.__tablename__
         result.rewrapped[table] = 0
-        last_id = None
+        last_id: Any = None
         while True:
-            active = wrapping_key_id(db, keyring)
-            result.active_key_id = active
-            query = (
-                select(owner.id, owner.wrapped_key)
-                .where(
-                    owner.wrapped_key.is_not(None),
-                    or_(owner.wrapping_key_id.is_(None), owner.wrapping_key_id != active),
-                )
-                .order_by(owner.id)
-                .limit(batch_size)
-            )
-            if last_id is not None:
-                query = query.where(owner.id > last_id)
-            rows = db.execute(query).all()
-            if not rows:
-                db.commit()
-                break
-            for row_id, wrapped in rows:
+            for attempt in range(REWRAP_ATTEMPTS):
                 try:
-                    new_wrapped = rewrap_data_key(keyring, wrapped, table, row_id, active)
-                except (KeyUnavailableError, DecryptionError) as exc:
-                    key = str(exc.key_id) if hasattr(exc, "key_id") else _header_key_id(wrapped)
-                    bucket = result.failed.setdefault(table, {})
-                    bucket[key] = bucket.get(key, 0) + 1
-                    continue
-                # Compare-and-set on the old value: a row erased or re-wrapped meanwhile stays so.
-                done = db.execute(
-                    update(owner)
-                    .where(owner.id == row_id, owner.wrapped_key == wrapped)
-                    .values(wrapped_key=new_wrapped, wrapping_key_id=active)
-                    .execution_options(synchronize_session=False)
-                )
-                result.rewrapped[table] += done.rowcount  # type: ignore[attr-defined]
-            last_id = rows[-1][0]
-            db.commit()
+                    batch = _rewrap_batch(db, keyring, owner, last_id, batch_size)
+                    break
+                except OperationalError:
+                    # A deadlock with a request, or an activation's lock: this batch is undone.
+                    db.rollback()
+                    if attempt == REWRAP_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+            if batch is None:
+                break
+            last_id, active, rewrapped, failed = batch
+            result.active_key_id = active
+            result.rewrapped[table] += rewrapped
+            for key_id, count in failed.items():
+                bucket = result.failed.setdefault(table, {})
+                bucket[key_id] = bucket.get(key_id, 0) + count
             if progress is not None:
                 progress(table, result.rewrapped[table])
             if pause_seconds:
                 time.sleep(pause_seconds)
+    if not result.active_key_id:
+        result.active_key_id = wrapping_key_id(db, keyring)
     note_drained(db)
     db.commit()
     return result
+
+
+REWRAP_ATTEMPTS = 5
+
+
+def _rewrap_batch(
+    db: Session, keyring: Keyring, owner: type[DataKeyOwner], last_id: Any, batch_size: int
+) -> tuple[Any, str, int, dict[str, int]] | None:
+    """Re-wrap the next ``batch_size`` data keys of ``owner`` after ``last_id`` in one committed
+    transaction: (last id, active key, re-wrapped, failures by key id), or None when done."""
+    table = owner.__tablename__
+    active = wrapping_key_id(db, keyring)  # shared lock on the state until the commit
+    query = (
+        select(owner.id, owner.wrapped_key)
+        .where(
+            owner.wrapped_key.is_not(None),
+            or_(owner.wrapping_key_id.is_(None), owner.wrapping_key_id != active),
+        )
+        .order_by(owner.id)
+        .limit(batch_size)
+    )
+    if last_id is not None:
+        query = query.where(owner.id > last_id)
+    rows = db.execute(query).all()
+    if not rows:
+        db.commit()
+        return None
+    rewrapped, failed = 0, {}
+    for row_id, wrapped in rows:
+        try:
+            new_wrapped = rewrap_data_key(keyring, wrapped, table, row_id, active)
+        except (KeyUnavailableError, DecryptionError):
+            key_id = _header_key_id(wrapped)
+            failed[key_id] = failed.get(key_id, 0) + 1
+            continue
+        # Compare-and-set on the old value: a row erased or re-wrapped meanwhile stays so.
+        done = db.execute(
+            update(owner)
+            .where(owner.id == row_id, owner.wrapped_key == wrapped)
+            .values(wrapped_key=new_wrapped, wrapping_key_id=active)
+            .execution_options(synchronize_session=False)
+        )
+        rewrapped += done.rowcount  # type: ignore[attr-defined]
+    db.commit()
+    return rows[-1][0], active, rewrapped, failed
 
 
 def _header_key_id(wrapped: bytes) -> str:

@@ -33,8 +33,9 @@ _LOCKED = "casework.keyring_state"  # Session.info: (active key id, generation) 
 WATCHER_EXTENSION = "casework.keyring_watcher"
 #: A process is live while its last report is younger than three of its polls plus this.
 LIVENESS_MARGIN_SECONDS = 10.0
-#: How long ``keys activate`` and ``keys retire`` wait for wrapping transactions (PostgreSQL).
-LOCK_TIMEOUT_SECONDS = 15
+#: How long ``keys activate`` and ``keys retire`` wait for wrapping transactions (PostgreSQL);
+#: new wrapping transactions queue behind a waiting activation, so keep it short.
+LOCK_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
