@@ -82,28 +82,6 @@ def test_config_is_frozen(tmp_path: Path):
         cfg.secret_key = "changed"  # type: ignore[misc]
 
 
-def test_secure_cookies_default_on_in_production_and_can_be_turned_off_explicitly(tmp_path: Path):
-    keyring = tmp_path / "k.json"
-    Keyring.generate().save(keyring)
-    environ = {
-        "CASEWORK_ENV": "production",
-        "CASEWORK_DATABASE_URL": "sqlite://",
-        "CASEWORK_SECRET_KEY": "x" * 40,
-        "CASEWORK_KEYRING": str(keyring),
-    }
-    assert Config.from_env(tmp_path, environ=environ).secure_cookies is True
-    assert Config.from_env(tmp_path, environ={**environ, "CASEWORK_SECURE_COOKIES": "0"}).secure_cookies is False
-
-
-def test_keyring_can_be_created_without_the_app(tmp_path: Path):
-    from casework.crypto.__main__ import main
-
-    target = tmp_path / "new.json"
-    assert main(["init", str(target)]) == 0
-    assert Keyring.load(target).newest_key_id
-    assert main(["init", str(target)]) == 1
-
-
 def _production(tmp_path: Path, **extra: str) -> Config:
     keyring = tmp_path / "k.json"
     if not keyring.exists():
@@ -116,6 +94,20 @@ def _production(tmp_path: Path, **extra: str) -> Config:
         **extra,
     }
     return Config.from_env(tmp_path, environ=environ)
+
+
+def test_secure_cookies_default_on_in_production_and_can_be_turned_off_explicitly(tmp_path: Path):
+    assert _production(tmp_path).secure_cookies is True
+    assert _production(tmp_path, CASEWORK_SECURE_COOKIES="0").secure_cookies is False
+
+
+def test_keyring_can_be_created_without_the_app(tmp_path: Path):
+    from casework.crypto.__main__ import main
+
+    target = tmp_path / "new.json"
+    assert main(["init", str(target)]) == 0
+    assert Keyring.load(target).newest_key_id
+    assert main(["init", str(target)]) == 1
 
 
 def test_key_rotation_settings_are_read_from_the_environment(tmp_path: Path):
