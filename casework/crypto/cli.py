@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import OperationalError
 
 from casework.crypto import key_status, rotation
+from casework.crypto.errors import KeyUnavailableError
 from casework.crypto.keyring import Keyring
 from casework.db import session
 
@@ -96,7 +97,10 @@ def activate_command(key_id: str, wait_seconds: float | None) -> None:
 def rewrap_command(batch_size: int, pause_seconds: float) -> None:
     """Step 3: re-wrap every data key under the active key, in small transactions, while the
     app serves. Exits 1 if some data key could not be unwrapped here."""
-    result = rotation.rewrap(session, _keyring_path(), batch_size, pause_seconds)
+    try:
+        result = rotation.rewrap(session, _keyring_path(), batch_size, pause_seconds)
+    except KeyUnavailableError as exc:
+        raise click.ClickException(f"{exc}: copy the current keyring file to this host first") from None
     counts = ", ".join(f"{table}: {count}" for table, count in result.rewrapped.items())
     click.echo(f"re-wrapped {result.total} data keys under {result.active_key_id} ({counts})")
     if result.failed:
@@ -166,7 +170,7 @@ def rotate_command(wait_seconds: float | None, batch_size: int) -> None:
     wait = _default_wait() if wait_seconds is None else wait_seconds
     try:
         previous, active, result = rotation.rotate(session, _keyring_path(), wait, batch_size)
-    except (rotation.RotationRefused, OperationalError) as exc:
+    except (rotation.RotationRefused, OperationalError, KeyUnavailableError) as exc:
         raise _refused(exc) from None
     click.echo(f"new master key {active} is active; re-wrapped {result.total} data keys")
     if result.failed:

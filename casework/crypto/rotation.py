@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -217,7 +217,7 @@ def _rewrap_batch(
     if not rows:
         db.commit()
         return None
-    rewrapped, failed = 0, {}
+    changes, failed = [], {}
     for row_id, wrapped in rows:
         try:
             new_wrapped = rewrap_data_key(keyring, wrapped, table, row_id, active)
@@ -225,14 +225,17 @@ def _rewrap_batch(
             key_id = _header_key_id(wrapped)
             failed[key_id] = failed.get(key_id, 0) + 1
             continue
+        changes.append({"row_id": row_id, "old": wrapped, "new": new_wrapped, "key_id": active})
+    rewrapped = 0
+    if changes:
         # Compare-and-set on the old value: a row erased or re-wrapped meanwhile stays so.
-        done = db.execute(
-            update(owner)
-            .where(owner.id == row_id, owner.wrapped_key == wrapped)
-            .values(wrapped_key=new_wrapped, wrapping_key_id=active)
-            .execution_options(synchronize_session=False)
+        columns = owner.__table__.c  # type: ignore[attr-defined]
+        swap = (
+            update(owner.__table__)  # type: ignore[attr-defined]
+            .where(columns.id == bindparam("row_id"), columns.wrapped_key == bindparam("old"))
+            .values(wrapped_key=bindparam("new"), wrapping_key_id=bindparam("key_id"))
         )
-        rewrapped += done.rowcount  # type: ignore[attr-defined]
+        rewrapped = db.connection().execute(swap, changes).rowcount
     db.commit()
     return rows[-1][0], active, rewrapped, failed
 
