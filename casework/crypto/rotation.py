@@ -373,9 +373,9 @@ def _backup_message(key_id: str, drained_at: datetime, retention_days: int | Non
         policy = f"CASEWORK_BACKUP_RETENTION_DAYS={retention_days} keeps them until {until:%Y-%m-%d %H:%M} UTC"
     return (
         f"not retired: {made_before}, and {policy}. Either keep the key with those backups: "
-        f"`keys retire {key_id} --archive FILE` writes this keyring, with {key_id}, to FILE (store it "
-        "with the backups, apart from them as for every keyring, and destroy it when the last of "
-        "them is gone); or accept that those backups can no longer be restored: "
+        f"`keys retire {key_id} --archive FILE` writes this keyring, with {key_id}, to FILE (keep it "
+        "where you keep keyring backups, never inside the database backups, and destroy it when "
+        "the last of those backups is gone); or accept that they can no longer be restored: "
         f"`keys retire {key_id} --backups-unrestorable`; or retire it after that date."
     )
 
