@@ -56,7 +56,11 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     db.import_all_models()
     db.init_app(app, cfg.database_url, echo=cfg.sql_echo)
-    keyring_module.init_app(app, keyring_module.load_or_create(cfg.keyring_path, create=not cfg.is_production))
+    keyring = keyring_module.load_or_create(cfg.keyring_path, create=not cfg.is_production)
+    keyring_module.init_app(app, keyring)
+    from casework.crypto import watch
+
+    watch.init_app(app, keyring, cfg.keyring_poll_seconds, cfg.node_name)
 
     from casework import i18n, security, web
 

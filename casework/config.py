@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,12 @@ class Config:
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es")
     sql_echo: bool = False
+    # Master-key rotation (casework.crypto.watch, casework.crypto.rotation): how often each
+    # process re-reads its keyring file and reports (0: never, the testing default), the name
+    # it reports as, and how long backups are kept (None: unknown, `keys retire` then asks).
+    keyring_poll_seconds: float = 5.0
+    node_name: str = field(default_factory=socket.gethostname)
+    backup_retention_days: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,6 +123,7 @@ class Config:
             if name not in overrides and var in env_vars:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
 
+        _rotation_settings(env, env_vars, overrides)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -128,6 +136,27 @@ class Config:
             keyring_path=Path(keyring),
             **overrides,
         )
+
+
+def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
+    """CASEWORK_KEYRING_POLL_SECONDS, CASEWORK_NODE_NAME, CASEWORK_BACKUP_RETENTION_DAYS."""
+    numbers: dict[str, tuple[str, type]] = {
+        "keyring_poll_seconds": ("CASEWORK_KEYRING_POLL_SECONDS", float),
+        "backup_retention_days": ("CASEWORK_BACKUP_RETENTION_DAYS", int),
+    }
+    for name, (var, kind) in numbers.items():
+        if name not in overrides and env_vars.get(var, "").strip():
+            try:
+                overrides[name] = kind(env_vars[var])
+            except ValueError:
+                raise ConfigError(f"{var} must be a number, not {env_vars[var]!r}") from None
+            if overrides[name] < 0:
+                raise ConfigError(f"{var} cannot be negative")
+    # Tests build many apps in one process: they start a watcher only when they ask for one.
+    if env == "testing":
+        overrides.setdefault("keyring_poll_seconds", 0.0)
+    if "node_name" not in overrides and env_vars.get("CASEWORK_NODE_NAME", "").strip():
+        overrides["node_name"] = env_vars["CASEWORK_NODE_NAME"].strip()
 
 
 def _instance_secret(path: Path) -> str:

@@ -214,5 +214,6 @@ def import_all_models() -> None:
     from casework.auth import models as _auth  # noqa: F401
     from casework.cases import models as _cases  # noqa: F401
     from casework.consent import models as _consent  # noqa: F401
+    from casework.crypto import models as _crypto  # noqa: F401
     from casework.exports import models as _exports  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from casework import access, vocab
 from casework.access import Permission, route
-from casework.crypto import ERASED
+from casework.crypto import ERASED, KeyUnavailableError
 from casework.db import session
 from casework.security import is_safe_path
 
@@ -113,7 +113,8 @@ def _handle_unexpected(exc: Exception) -> tuple[str, int]:
     frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
     log.error("unhandled %s on %s at %s", type(exc).__name__, request.url_rule, " <- ".join(reversed(frames)))
     _rollback_quietly()
-    status = 503 if isinstance(exc, OperationalError) else 500
+    # A host whose keyring lacks a key the deployment uses: temporary, nothing was saved.
+    status = 503 if isinstance(exc, OperationalError | KeyUnavailableError) else 500
     return _error_page(status)
 
 

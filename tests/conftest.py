@@ -129,7 +129,10 @@ def make_app(tmp_path: Path, keyring_file: Path, database_url: str) -> Iterator[
         return app
 
     yield build
+    from casework.crypto.watch import stop_watcher
+
     for app in apps:
+        stop_watcher(app)  # a test that started a keyring watcher thread: stop it first
         get_db(app).engine.dispose()
 
 

@@ -82,17 +82,23 @@ def test_config_is_frozen(tmp_path: Path):
         cfg.secret_key = "changed"  # type: ignore[misc]
 
 
-def test_secure_cookies_default_on_in_production_and_can_be_turned_off_explicitly(tmp_path: Path):
+def _production(tmp_path: Path, **extra: str) -> Config:
     keyring = tmp_path / "k.json"
-    Keyring.generate().save(keyring)
+    if not keyring.exists():
+        Keyring.generate().save(keyring)
     environ = {
         "CASEWORK_ENV": "production",
         "CASEWORK_DATABASE_URL": "sqlite://",
         "CASEWORK_SECRET_KEY": "x" * 40,
         "CASEWORK_KEYRING": str(keyring),
+        **extra,
     }
-    assert Config.from_env(tmp_path, environ=environ).secure_cookies is True
-    assert Config.from_env(tmp_path, environ={**environ, "CASEWORK_SECURE_COOKIES": "0"}).secure_cookies is False
+    return Config.from_env(tmp_path, environ=environ)
+
+
+def test_secure_cookies_default_on_in_production_and_can_be_turned_off_explicitly(tmp_path: Path):
+    assert _production(tmp_path).secure_cookies is True
+    assert _production(tmp_path, CASEWORK_SECURE_COOKIES="0").secure_cookies is False
 
 
 def test_keyring_can_be_created_without_the_app(tmp_path: Path):
@@ -100,5 +106,37 @@ def test_keyring_can_be_created_without_the_app(tmp_path: Path):
 
     target = tmp_path / "new.json"
     assert main(["init", str(target)]) == 0
-    assert Keyring.load(target).current_key_id
+    assert Keyring.load(target).newest_key_id
     assert main(["init", str(target)]) == 1
+
+
+def test_key_rotation_settings_are_read_from_the_environment(tmp_path: Path):
+    import socket
+
+    default = _production(tmp_path)
+    assert (default.keyring_poll_seconds, default.backup_retention_days) == (5.0, None)
+    assert default.node_name == socket.gethostname()
+    cfg = _production(
+        tmp_path,
+        CASEWORK_KEYRING_POLL_SECONDS="2.5",
+        CASEWORK_BACKUP_RETENTION_DAYS="35",
+        CASEWORK_NODE_NAME="app-2",
+    )
+    assert (cfg.keyring_poll_seconds, cfg.backup_retention_days, cfg.node_name) == (2.5, 35, "app-2")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CASEWORK_BACKUP_RETENTION_DAYS", "thirty"),
+        ("CASEWORK_BACKUP_RETENTION_DAYS", "-1"),
+        ("CASEWORK_KEYRING_POLL_SECONDS", "soon"),
+    ],
+)
+def test_bad_key_rotation_settings_stop_the_start(tmp_path: Path, variable: str, value: str):
+    with pytest.raises(ConfigError, match=variable):
+        _production(tmp_path, **{variable: value})
+
+
+def test_tests_start_no_keyring_watcher_unless_asked(tmp_path: Path):
+    assert Config.from_env(tmp_path, environ={"CASEWORK_ENV": "testing"}).keyring_poll_seconds == 0

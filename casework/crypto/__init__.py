@@ -1,7 +1,14 @@
 """Everything cryptographic in casework; nothing else imports ``cryptography`` directly."""
 
 from casework.crypto.aead import Aead
-from casework.crypto.errors import CryptoError, DecryptionError, KeyringError, UnknownKeyError
+from casework.crypto.errors import (
+    ActiveKeyUnavailable,
+    CryptoError,
+    DecryptionError,
+    KeyringError,
+    KeyUnavailableError,
+    UnknownKeyError,
+)
 from casework.crypto.fields import (
     DATE,
     ERASED,
@@ -18,6 +25,7 @@ from casework.crypto.fields import (
 from casework.crypto.keyring import Keyring, get_keyring
 
 __all__ = [
+    "ActiveKeyUnavailable",
     "DATE",
     "ERASED",
     "TEXT",
@@ -29,6 +37,7 @@ __all__ = [
     "Erased",
     "ErasedError",
     "Keyring",
+    "KeyUnavailableError",
     "KeyringError",
     "UnknownKeyError",
     "field_ad",

@@ -1,7 +1,7 @@
 """Envelope encryption of model fields.
 
 Each :class:`DataKeyOwner` row (a case, a user) holds its own random AES-256-GCM data key,
-stored wrapped by the keyring's current master key. :class:`EncryptedField` descriptors
+stored wrapped by the deployment's active master key (casework.crypto.state). :class:`EncryptedField` descriptors
 encrypt values under the owner's data key, with associated data binding each ciphertext to
 its table, column and row id. Destroying the data key (crypto-shredding) makes every such
 value read as :data:`ERASED`.
@@ -25,6 +25,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from casework.crypto.aead import KEY_BYTES, Aead, parse_header
 from casework.crypto.errors import CryptoError, DecryptionError
 from casework.crypto.keyring import Keyring, get_keyring
+from casework.crypto.state import wrapping_key_id
+from casework.db import session as default_session
 from casework.db import utcnow
 
 T = TypeVar("T")
@@ -89,12 +91,14 @@ def wrap_ad(table: str, row_id: uuid.UUID) -> bytes:
     return f"casework|data-key|{table}|{row_id}".encode()
 
 
-def new_data_key(keyring: Keyring, table: str, row_id: uuid.UUID) -> tuple[bytes, str, Aead]:
-    """A fresh data key for one row: (wrapped blob, wrapping master key id, usable key)."""
+def new_data_key(keyring: Keyring, table: str, row_id: uuid.UUID, master_key_id: str) -> tuple[bytes, str, Aead]:
+    """A fresh data key for one row, wrapped under ``master_key_id``: (wrapped blob, that id,
+    usable key). ``master_key_id`` must come from casework.crypto.state.wrapping_key_id in the
+    transaction that stores the row (the deployment's active key, under its lock)."""
     key_id, key = os.urandom(DATA_KEY_ID_BYTES), os.urandom(KEY_BYTES)
-    master = keyring.master()
+    master = keyring.master(master_key_id)
     wrapped = master.seal(key_id + key, wrap_ad(table, row_id))
-    return wrapped, master.key_id.decode(), Aead(key_id, key)
+    return wrapped, master_key_id, Aead(key_id, key)
 
 
 def unwrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.UUID) -> Aead:
@@ -104,13 +108,14 @@ def unwrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.U
     return Aead(plain[:DATA_KEY_ID_BYTES], plain[DATA_KEY_ID_BYTES:])
 
 
-def rewrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.UUID) -> tuple[bytes, str]:
-    """Re-wrap an existing data key under the current master key (key rotation)."""
+def rewrap_data_key(keyring: Keyring, wrapped: bytes, table: str, row_id: uuid.UUID, master_key_id: str) -> bytes:
+    """Re-wrap an existing data key under ``master_key_id`` (key rotation; the id comes from
+    casework.crypto.state.wrapping_key_id, as for a new data key). Raises UnknownKeyError or
+    DecryptionError when the data key cannot be unwrapped."""
     master_id, _ = parse_header(wrapped)
     ad = wrap_ad(table, row_id)
     plain = keyring.master(master_id.decode()).open(wrapped, ad)
-    current = keyring.master()
-    return current.seal(plain, ad), current.key_id.decode()
+    return keyring.master(master_key_id).seal(plain, ad)
 
 
 # Unwrapped data keys of recently read rows, per process, keyed by (table, row, wrapped key):
@@ -171,7 +176,14 @@ class DataKeyOwner:
         if self.key_destroyed_at is not None:
             return None
         if self.wrapped_key is None:
-            self.wrapped_key, self.wrapping_key_id, aead = new_data_key(get_keyring(), self.__tablename__, self.id)
+            # The deployment's active key, read (and locked) in the transaction that will store
+            # this row: never a key this process picked from its own keyring file.
+            db = Session.object_session(self) or default_session
+            keyring = get_keyring()
+            master_key_id = wrapping_key_id(db, keyring)
+            self.wrapped_key, self.wrapping_key_id, aead = new_data_key(
+                keyring, self.__tablename__, self.id, master_key_id
+            )
             self.__dict__["_casework_dk"] = (self.wrapped_key, aead)
             return aead
         cached = self.__dict__.get("_casework_dk")

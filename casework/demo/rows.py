@@ -140,12 +140,16 @@ class RowBuilder:
         caseworkers: list[uuid.UUID],
         partner_user: uuid.UUID | None,
         keyring: Keyring,
+        master_key_id: str,
         first_number: dict[int, int],
     ) -> None:
         self.data = data
         self.lead_id, self.partner_id = orgs.lead.id, orgs.partner.id
         self.partner_user = partner_user
         self.keyring = keyring
+        # The deployment's active key when seeding began; each chunk's transaction checks it
+        # is still the active one before storing (casework.demo.seed).
+        self.master_key_id = master_key_id
         self.blind_key = keyring.blind_index_key
         rng = np.random.default_rng(data.parameters.seed + 1)  # assignment: separate stream
         assignee = rng.integers(0, len(caseworkers), data.n)
@@ -201,7 +205,7 @@ class RowBuilder:
     ) -> None:  # noqa: E501
         d = self.data
         case_id = _new_id()
-        wrapped, wrapping_key_id, aead = new_data_key(self.keyring, "cases", case_id)
+        wrapped, wrapping_key_id, aead = new_data_key(self.keyring, "cases", case_id, self.master_key_id)
         enc = Sealer(aead.seal)
         opened: date = c["opened_on"]
         created = _at(opened)

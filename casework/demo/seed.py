@@ -29,6 +29,7 @@ from casework.auth.models import User
 from casework.cases.models import Case
 from casework.cases.references import reserve_references
 from casework.crypto import get_keyring
+from casework.crypto.state import wrapping_key_id
 from casework.db import session
 from casework.demo.accounts import DemoOrganisations
 from casework.demo.rows import ORDER, RowBuilder, T
@@ -78,13 +79,18 @@ def seed_cases(
     years, year_counts = np.unique(data.year, return_counts=True)
     for year, count in zip(years.tolist(), year_counts.tolist(), strict=True):
         first_number[year] = reserve_references(year, count)
+    keyring = get_keyring()
+    master_key_id = wrapping_key_id(session, keyring)
     session.commit()
-    builder = RowBuilder(data, orgs, caseworkers, partner_user, get_keyring(), first_number)
+    builder = RowBuilder(data, orgs, caseworkers, partner_user, keyring, master_key_id, first_number)
     dialect = session.connection().dialect
     bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
     counts: Counter[str] = Counter()
 
     def store(batch: dict[str, Any], end: int) -> None:
+        # Under the state's lock until this chunk commits: its data keys are under the active key.
+        if wrapping_key_id(session, keyring) != master_key_id:
+            raise SeedError("the active master key changed while seeding (`keys activate`): run the seed again")
         for key in ORDER:
             rows = batch[key]
             if rows:

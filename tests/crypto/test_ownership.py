@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from casework.audit import writer
-from casework.crypto.keyring import Keyring, get_keyring
+from casework.crypto.aead import random_key
+from casework.crypto.keyring import Keyring, MasterKey, get_keyring
 from casework.crypto.ownership import KeyringMismatch, check_keyring_matches_database, mismatch
 from casework.db import session
 
@@ -32,14 +33,15 @@ def _foreign_keyring_file(tmp_path: Path) -> Path:
     return path
 
 
-def _keyring_with_own_audit_key_only(app, tmp_path: Path) -> Path:
-    """Same audit and blind-index keys, other master keys: the data keys cannot unwrap."""
+def _keyring_with_own_audit_key_only(app, tmp_path: Path, same_ids: bool) -> Path:
+    """Same audit and blind-index keys, other master-key material (under the same ids, or new
+    ones): the data keys cannot unwrap."""
     with app.app_context():
         own = get_keyring()
-    fresh = Keyring.generate()
-    master = fresh._keys[fresh.current_key_id]
+    ids = own.key_ids if same_ids else ["mk-20000101-abcdef"]
+    masters = [MasterKey(key_id, random_key(), "2026-01-01T00:00:00+00:00") for key_id in ids]
     path = tmp_path / "other-masters.json"
-    Keyring([master], own.blind_index_key, own.audit_key).save(path)
+    Keyring(masters, own.blind_index_key, own.audit_key).save(path)
     return path
 
 
@@ -61,9 +63,21 @@ def test_a_keyring_from_another_deployment_is_refused(written, make_app, tmp_pat
 
 
 def test_other_master_keys_are_refused_even_with_the_audit_key(written, make_app, tmp_path):
-    other = make_app(create_schema=False, keyring_path=_keyring_with_own_audit_key_only(written, tmp_path))
+    other = make_app(create_schema=False, keyring_path=_keyring_with_own_audit_key_only(written, tmp_path, True))
     with pytest.raises(KeyringMismatch, match="data key stored in cases does not unwrap"):
         check_keyring_matches_database(other)
+
+
+def test_a_keyring_lacking_the_key_ids_in_use_is_refused_even_with_the_audit_key(written, make_app, tmp_path):
+    other = make_app(create_schema=False, keyring_path=_keyring_with_own_audit_key_only(written, tmp_path, False))
+    with pytest.raises(KeyringMismatch) as refused:
+        check_keyring_matches_database(other)
+    with written.app_context():
+        active = get_keyring().newest_key_id
+    assert f"lacks the deployment's active master key {active}" in str(refused.value)
+    assert f"1 data keys stored in cases are wrapped under master key {active}, which this keyring lacks" in str(
+        refused.value
+    )
 
 
 def test_the_refusal_names_no_key_material_and_no_victim_data(written, make_app, tmp_path):
