@@ -127,8 +127,20 @@ def _rollback_quietly() -> None:
         pass
 
 
+def error_messages(errors: Any) -> list[str]:
+    """Every message in a field's errors, each whole: WTForms gives a list of messages, a list
+    of lists (FieldList) or a dict (FormField), and a message may be a lazily translated string,
+    which is not a ``str`` (Jinja's ``is string`` is false for it, and joining it spells it)."""
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in error_messages(value)]
+    if isinstance(errors, (list, tuple)):
+        return [m for value in errors for m in error_messages(value)]
+    return [str(errors)] if errors else []
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(error_messages)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

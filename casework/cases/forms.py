@@ -26,7 +26,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from casework import vocab
@@ -104,7 +104,21 @@ class OptionalSelectField(SelectField):
         super().__init__(*args, **kwargs)
 
 
-class DateFieldWithMessage(DateField):
+class _StopAfterParseError:
+    """A field that could not parse its input says so once: the range and presence checks that
+    follow would only add a second message about the same typo ("Enter a whole number. Enter an
+    age from 0 to 120.")."""
+
+    process_errors: list[Any]
+    raw_data: list[Any] | None
+
+    def pre_validate(self, form: Any) -> None:
+        # Blank input goes on to Optional(), which clears the parse error of an empty field.
+        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
+            raise StopValidation()
+
+
+class DateFieldWithMessage(_StopAfterParseError, DateField):
     """A date field whose parse error is a translatable, explicit message."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -115,7 +129,7 @@ class DateFieldWithMessage(DateField):
             raise ValueError(str(DATE_MESSAGE)) from None
 
 
-class IntegerFieldWithMessage(IntegerField):
+class IntegerFieldWithMessage(_StopAfterParseError, IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
