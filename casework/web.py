@@ -56,6 +56,15 @@ def home() -> Response:
     return redirect(url_for(endpoint))
 
 
+@bp.route("/login")
+@bp.route("/login/")
+@route(public=True)
+def login_alias() -> Response:
+    """``/login`` is where people (and password managers) look for the sign-in page."""
+    target = request.args.get("next", "")
+    return redirect(url_for("auth.login", next=target) if is_safe_path(target) else url_for("auth.login"))
+
+
 @bp.route("/health")
 @route(public=True)
 def health() -> tuple[dict[str, str], int]:
