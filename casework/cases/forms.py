@@ -331,6 +331,17 @@ def not_asked_field() -> BooleanField:
     return BooleanField(_l("Not asked or not known"))
 
 
+NOT_BOTH_MESSAGE = _l("Tick the answers or “Not asked or not known”, not both.")
+# Answers with a "not asked or not known" box beside them (``<name>_not_asked``).
+NOT_ASKED_ANSWERS = (
+    "exploitation_types",
+    "labour_sectors",
+    "sexual_exploitation_types",
+    "means_of_control",
+    "recruiter_relationships",
+    "transit_countries",
+    "exploitation_countries",
+)
 COUNTRY_SLOTS = 4
 MAX_COUNTRY_SLOTS = 20
 NARRATIVE_MAX = 20_000
@@ -382,6 +393,18 @@ class ProfileForm(FlaskForm):
         render_kw={"rows": 8},
     )
     version_id = HiddenField(validators=[DataRequired()])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, and "not asked or not known" never beside a given answer
+        (casework.js unticks the other side as people tick; this holds without JavaScript)."""
+        valid = super().validate(extra_validators)
+        for name in NOT_ASKED_ANSWERS:
+            answers = self[name]
+            given = any(entry.data for entry in answers) if isinstance(answers, FieldList) else bool(answers.data)
+            if self[f"{name}_not_asked"].data and given:
+                answers.errors.append(str(NOT_BOTH_MESSAGE))
+                valid = False
+        return valid
 
     def ensure_free_country_slot(self) -> None:
         """Keep one empty country choice after the filled ones, so a route can grow without JS."""

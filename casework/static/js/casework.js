@@ -17,6 +17,27 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
       });
     });
+    // "Not asked or not known" and the answers beside it exclude each other (the server
+    // refuses both; this only saves a round trip): ticking one side clears the other.
+    document.querySelectorAll("input[data-excludes]").forEach(function (box) {
+      var group = document.getElementById(box.getAttribute("data-excludes"));
+      if (!group) { return; }
+      var answers = Array.prototype.filter.call(
+        group.querySelectorAll("input[type=checkbox], select"),
+        function (input) { return input !== box; }
+      );
+      box.addEventListener("change", function () {
+        if (!box.checked) { return; }
+        answers.forEach(function (input) {
+          if (input.tagName === "SELECT") { input.value = ""; } else { input.checked = false; }
+        });
+      });
+      answers.forEach(function (input) {
+        input.addEventListener("change", function () {
+          if (input.tagName === "SELECT" ? input.value !== "" : input.checked) { box.checked = false; }
+        });
+      });
+    });
     // Print buttons.
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
