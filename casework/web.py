@@ -163,6 +163,6 @@ def init_app(app: Flask) -> None:
             "Permission": Permission,
             "can": lambda permission, case=None: access.can(user, permission, case),
             "ERASED": ERASED,
-            "languages": vocab.LANGUAGES,
+            "languages": vocab.languages_by_name(),
             "get_locale": get_locale,
         }

@@ -58,6 +58,7 @@ class CountrySelect(Select):
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
+        kwargs.setdefault("data-typeahead", True)  # casework.js adds a type-ahead box
         options = self._options(field)
         selected = field.data if isinstance(field.data, str) else ""
         parts = [f"<select {html_params(name=field.name, **kwargs)}>"]
@@ -67,17 +68,22 @@ class CountrySelect(Select):
 
     @classmethod
     def _options(cls, field: Any) -> list[tuple[str, str, str]]:
+        """The blank choice, then every country by name in the reader's language."""
         choices = list(field.choices)
-        key = (str(get_locale() or "en"), str(choices[0][1]) if choices else "")
+        locale = str(get_locale() or "en")
+        key = (locale, str(choices[0][1]) if choices else "")
         cached = cls._cache.get(key)
         if cached is None:
+            blank = [(value, label) for value, label in choices if value == ""]
+            allowed = {value for value, _label in choices}
+            countries = [(value, name) for value, name in vocab.countries_by_name(locale) if value in allowed]
             cached = cls._cache[key] = [
                 (
                     value,
                     f'<option value="{escape(value)}">{escape(str(label))}</option>',
                     f'<option selected value="{escape(value)}">{escape(str(label))}</option>',
                 )
-                for value, label in choices
+                for value, label in [*blank, *countries]
             ]
         return cached
 

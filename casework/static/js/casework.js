@@ -29,7 +29,12 @@
       box.addEventListener("change", function () {
         if (!box.checked) { return; }
         answers.forEach(function (input) {
-          if (input.tagName === "SELECT") { input.value = ""; } else { input.checked = false; }
+          if (input.tagName === "SELECT") {
+            input.value = "";
+            input.dispatchEvent(new Event("change", { bubbles: true }));  // a type-ahead box follows
+          } else {
+            input.checked = false;
+          }
         });
       });
       answers.forEach(function (input) {
