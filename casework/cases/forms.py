@@ -304,8 +304,12 @@ class CaseListForm(FlaskForm):
         choices=[("mine", _l("Cases assigned to me")), ("org", _l("All cases of my organisation"))],
         default="mine",
     )
-    status = OptionalSelectField(_l("Status"), choices=code_choices(vocab.CASE_STATUSES, _l("Any status")))
+    status = OptionalSelectField(
+        _l("Status"),
+        choices=[*code_choices(vocab.CASE_STATUSES, _l("Any status")), ("active", _l("Open or in assistance"))],
+    )
     kind = OptionalSelectField(_l("Assistance"), choices=code_choices(vocab.SERVICE_KINDS, _l("Any assistance")))
+    pending = BooleanField(_l("Only assistance not yet provided"))
     country = country_select(
         _l("Country"), _l("Any country"), description=_l("Citizenship or country of exploitation.")
     )

@@ -43,6 +43,32 @@
         });
       });
     });
+    // Panels folded for phones (the case list's filters) open by themselves on wider screens.
+    if (window.matchMedia("(min-width: 48rem)").matches) {
+      document.querySelectorAll("details[data-open-wide]").forEach(function (details) { details.open = true; });
+    }
+    // A table wider than the screen scrolls in its box: let the keyboard reach and scroll it,
+    // and name the region after the table's caption.
+    var markScrollable = function () {
+      document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+        if (wrap.scrollWidth > wrap.clientWidth + 1) {
+          wrap.tabIndex = 0;
+          wrap.setAttribute("role", "region");
+          var caption = wrap.querySelector("caption");
+          if (caption) { wrap.setAttribute("aria-label", caption.textContent.trim()); }
+        } else if (wrap.getAttribute("role") === "region") {
+          wrap.removeAttribute("tabindex");
+          wrap.removeAttribute("role");
+          wrap.removeAttribute("aria-label");
+        }
+      });
+    };
+    markScrollable();
+    var resizing = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(resizing);
+      resizing = window.setTimeout(markScrollable, 150);
+    });
     // Print buttons.
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
