@@ -104,9 +104,7 @@ def look(page, screenshots: Path, name: str, width: int, faults: list[str]) -> N
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_case_list_case_file_and_registration_fit_the_width(
-    browsing, sign_in, caseworker, cases, screenshots, width
-):
+def test_case_list_case_file_and_registration_fit_the_width(browsing, sign_in, caseworker, cases, screenshots, width):
     page = browsing.new_page(width=width, height=PHONE_HEIGHT if width == 375 else 900)
     sign_in(page, caseworker)
     faults: list[str] = []
