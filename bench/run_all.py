@@ -61,6 +61,7 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("crypto_bench", ["bench/crypto_bench.py", "--cases", cases]),
         ("pages_bench", ["bench/pages_bench.py", "--cases", cases, "--repeat", "10" if quick else "30"]),
         ("export_bench", ["bench/export_bench.py", "--rows", "20000" if quick else "200000"]),
+        ("summary_pdf_bench", ["bench/summary_pdf_bench.py", "--repeat", "5" if quick else "20"]),
         (
             "load_test",
             ["bench/load_test.py", "--cases", load_cases]

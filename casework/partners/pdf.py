@@ -167,9 +167,13 @@ class _SummaryPdf(FPDF):
     def __init__(self, footer_text: str, families: list[FontFamily]) -> None:
         super().__init__(format="A4")
         self.footer_text = footer_text
-        for family in families:
+        # Bold only for the main font (headings and labels are in the interface's language);
+        # names in another script, in bold, take their script's regular face (each font parsed
+        # costs a tenth of a second or so).
+        self.add_font(MAIN.name, "", str(MAIN.regular))
+        self.add_font(MAIN.name, "B", str(MAIN.bold))
+        for family in families[1:]:
             self.add_font(family.name, "", str(family.regular))
-            self.add_font(family.name, "B", str(family.bold))
         self.set_fallback_fonts([f.name for f in families[1:]], exact_match=False)
         self.set_text_shaping(use_shaping_engine=True)
         self.set_auto_page_break(auto=True, margin=18)
