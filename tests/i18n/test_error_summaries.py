@@ -29,74 +29,47 @@ def translated(app, language: str, message: str, **values) -> str:
         return gettext(message, **values)
 
 
-def assert_whole(items: list[str], label: str, message: str) -> None:
-    expected = " ".join(f"{label} {message}".split())
+def summary_in(client, login, user, language: str, path: str, data: dict) -> list[str]:
+    """Post ``data`` to ``path`` as ``user`` reading ``language``: the error summary's items."""
+    login(client, user)
+    client.post("/language", data={"language": language, "next": "/"})
+    response = client.post(path, data=data)
+    assert response.status_code == 400
+    return summary_items(response)
+
+
+def assert_whole(app, language: str, items: list[str], label: str, message: str, **values) -> None:
+    """``label: message`` in ``language``, each whole, is one item of the summary."""
+    expected = translated(app, language, "%(label)s:", label=translated(app, language, label))
+    expected += " " + translated(app, language, message, **values)
+    expected = " ".join(expected.split())
     assert any(item == expected for item in items), f"{expected!r} not in {items!r}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_registration_summary_says_each_message_whole(app, client, login, make_user, language):
-    user = make_user("caseworker")
-    login(client, user)
-    client.post("/language", data={"language": language, "next": "/"})
     data = registration_data(phone="call me", email="not an address", age_at_registration="old")
-    response = client.post("/cases/new", data=data)
-    assert response.status_code == 400
-    items = summary_items(response)
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Phone number")),
-        translated(app, language, "Use digits, spaces and + ( ) - . / only."),
-    )
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Email address")),
-        translated(app, language, "Enter an email address like name@example.org."),
-    )
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Age at registration")),
-        translated(app, language, "Enter a whole number."),
-    )
+    items = summary_in(client, login, make_user("caseworker"), language, "/cases/new", data)
+    assert_whole(app, language, items, "Phone number", "Use digits, spaces and + ( ) - . / only.")
+    assert_whole(app, language, items, "Email address", "Enter an email address like name@example.org.")
+    assert_whole(app, language, items, "Age at registration", "Enter a whole number.")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_admin_user_summary_says_each_message_whole(app, client, login, make_user, language):
-    admin = make_user("admin")
-    login(client, admin)
-    client.post("/language", data={"language": language, "next": "/"})
-    response = client.post(
-        "/admin/users/new",
-        data={"display_name": "New Person", "email": "no-at-sign", "role": "caseworker", "organisation_id": ""},
-    )
-    assert response.status_code == 400
-    items = summary_items(response)
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Email")),
-        translated(app, language, "Enter a valid email address."),
-    )
+    data = {"display_name": "New Person", "email": "no-at-sign", "role": "caseworker", "organisation_id": ""}
+    items = summary_in(client, login, make_user("admin"), language, "/admin/users/new", data)
+    assert_whole(app, language, items, "Email", "Enter a valid email address.")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_export_summary_says_each_message_whole(app, client, login, make_user, language):
     from casework.exports import services
 
-    researcher = make_user("researcher")
-    login(client, researcher)
-    client.post("/language", data={"language": language, "next": "/"})
-    response = client.post("/exports/table", data={"threshold": "0", "rounding": "none"})
-    assert response.status_code == 400
-    items = summary_items(response)
+    data = {"threshold": "0", "rounding": "none"}
+    items = summary_in(client, login, make_user("researcher"), language, "/exports/table", data)
     with app.app_context():
         minimum = services.current_settings().min_threshold
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Count by")),
-        translated(app, language, "Choose at least one dimension."),
-    )
-    assert_whole(
-        items,
-        translated(app, language, "%(label)s:", label=translated(app, language, "Smallest count published")),
-        translated(app, language, "Enter a number from %(min)s to %(max)s.", min=minimum, max=services.MAX_THRESHOLD),
-    )
+    assert_whole(app, language, items, "Count by", "Choose at least one dimension.")
+    message = "Enter a number from %(min)s to %(max)s."
+    assert_whole(app, language, items, "Smallest count published", message, min=minimum, max=services.MAX_THRESHOLD)
