@@ -62,6 +62,7 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("pages_bench", ["bench/pages_bench.py", "--cases", cases, "--repeat", "10" if quick else "30"]),
         ("export_bench", ["bench/export_bench.py", "--rows", "20000" if quick else "200000"]),
         ("rewrap_bench", ["bench/rewrap_bench.py", "--cases", "5000" if quick else "20000"]),
+        ("summary_pdf_bench", ["bench/summary_pdf_bench.py", "--repeat", "5" if quick else "20"]),
         (
             "load_test",
             ["bench/load_test.py", "--cases", load_cases]

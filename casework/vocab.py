@@ -24,6 +24,7 @@ APPEND-ONLY RULE
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -588,6 +589,54 @@ COUNTRIES: CodeList = _DerivedCodeList(
         if len(cc) == 2 and cc.isalpha() and cc.isupper() and cc not in _NOT_COUNTRIES
     ),
 )
+
+
+# --- Sorting by name, as the reader reads -------------------------------------------
+
+
+def collation_key(text: str) -> tuple[str, str]:
+    """Sort key for names in en/fr/es: accents, case and punctuation set aside first
+    ("Émirats" between "Égypte" and "Équateur"), then the exact text breaks ties. CLDR
+    collation proper would need ICU; this matches it for the names of these languages."""
+    letters = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c) and (c.isalnum() or c == " ")
+    )
+    return (" ".join(letters.casefold().split()), text)
+
+
+def _current_locale() -> str:
+    current = get_locale()
+    return str(current) if current is not None else "en"
+
+
+@lru_cache(maxsize=32)
+def _countries_by_name(locale: str) -> tuple[tuple[str, str], ...]:
+    names = _territories(locale)
+    pairs = [(c.code, names.get(c.code, c.code)) for c in COUNTRIES if c.code != UNKNOWN_COUNTRY]
+    return tuple(sorted(pairs, key=lambda pair: collation_key(pair[1])))
+
+
+def countries_by_name(locale: str | None = None) -> list[tuple[str, str]]:
+    """``(code, name)`` of every country in the reader's language, sorted by that name,
+    "Unknown country" first: the order of every country picker."""
+    locale = locale or _current_locale()
+    return [(UNKNOWN_COUNTRY, country_name(UNKNOWN_COUNTRY)), *_countries_by_name(locale)]
+
+
+@lru_cache(maxsize=32)
+def _languages_by_name(locale: str) -> tuple[Code, ...]:
+    try:
+        names = Locale.parse(locale).languages
+    except (UnknownLocaleError, ValueError):
+        names = Locale.parse("en").languages
+    return tuple(sorted(LANGUAGES, key=lambda c: collation_key(names.get(c.code, c.code))))
+
+
+def languages_by_name(locale: str | None = None) -> tuple[Code, ...]:
+    """The interface languages sorted by their names in the reader's language (English,
+    French, Spanish; anglais, espagnol, français); each is shown by its own name."""
+    return _languages_by_name(locale or _current_locale())
+
 
 # --- Registry and derived CTDC values ---------------------------------------------
 

@@ -56,6 +56,15 @@ def home() -> Response:
     return redirect(url_for(endpoint))
 
 
+@bp.route("/login")
+@bp.route("/login/")
+@route(public=True)
+def login_alias() -> Response:
+    """``/login`` is where people (and password managers) look for the sign-in page."""
+    target = request.args.get("next", "")
+    return redirect(url_for("auth.login", next=target) if is_safe_path(target) else url_for("auth.login"))
+
+
 @bp.route("/health")
 @route(public=True)
 def health() -> tuple[dict[str, str], int]:
@@ -128,8 +137,20 @@ def _rollback_quietly() -> None:
         pass
 
 
+def error_messages(errors: Any) -> list[str]:
+    """Every message in a field's errors, each whole: WTForms gives a list of messages, a list
+    of lists (FieldList) or a dict (FormField), and a message may be a lazily translated string,
+    which is not a ``str`` (Jinja's ``is string`` is false for it, and joining it spells it)."""
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in error_messages(value)]
+    if isinstance(errors, (list, tuple)):
+        return [m for value in errors for m in error_messages(value)]
+    return [str(errors)] if errors else []
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(error_messages)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
@@ -143,6 +164,6 @@ def init_app(app: Flask) -> None:
             "Permission": Permission,
             "can": lambda permission, case=None: access.can(user, permission, case),
             "ERASED": ERASED,
-            "languages": vocab.LANGUAGES,
+            "languages": vocab.languages_by_name(),
             "get_locale": get_locale,
         }

@@ -22,12 +22,14 @@ def no_control_characters(_form: Any, field: Field) -> None:
 
 
 def _country_choices() -> list[tuple[str, Any]]:
-    return [("", _l("— none —")), *vocab.COUNTRIES.choices()]
+    return [("", _l("— none —")), *vocab.countries_by_name()]
 
 
 class OrganisationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=vocab.ORGANISATION_KINDS.choices, validators=[DataRequired()])
-    country = SelectField(_l("Country"), choices=_country_choices, validators=[Optional()])
+    country = SelectField(
+        _l("Country"), choices=_country_choices, validators=[Optional()], render_kw={"data-typeahead": True}
+    )
     retention_years = IntegerField(
         _l("Anonymise closed cases after (years)"),
         description=_l("Leave empty to keep closed cases until they are erased."),

@@ -20,10 +20,10 @@ from casework.cases import conflict, services
 from casework.cases.casefile import assign_choices, case_file_context
 from casework.cases.forms import AssignForm, CaseEditForm, CloseForm, NoteForm, ProfileForm, ReopenForm, parse_version
 from casework.cases.models import Case
-from casework.cases.profiles import ProfileDetails, update_profile
+from casework.cases.profiles import ProfileDetails, update_profile, validate_profile
 from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
 from casework.cases.timeline import build_timeline
-from casework.cases.validation import apply_errors
+from casework.cases.validation import add_rule_errors, apply_errors
 from casework.cases.views import _user, bp
 from casework.db import session
 
@@ -109,6 +109,7 @@ def edit(case_id: Any) -> Page | Response:
         return _edit_page(user, case, _details_form(case), 200)
     form = CaseEditForm()
     if not form.validate():
+        add_rule_errors(form, lambda: services.validate_details(CaseDetails.from_form(form)))
         return _edit_page(user, case, form, 400)
     try:
         changed = services.update_case(case, CaseDetails.from_form(form), parse_version(form.version_id.data), user)
@@ -151,6 +152,7 @@ def profile(case_id: Any) -> Page | Response:
         return _profile_page(user, case, _profile_form(case), 200)
     form = ProfileForm()
     if not form.validate():
+        add_rule_errors(form, lambda: validate_profile(ProfileDetails.from_form(form)))
         return _profile_page(user, case, form, 400)
     try:
         changed = update_profile(case, ProfileDetails.from_form(form), parse_version(form.version_id.data), user)

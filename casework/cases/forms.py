@@ -26,7 +26,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from casework import vocab
@@ -58,6 +58,7 @@ class CountrySelect(Select):
 
     def __call__(self, field: Any, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
+        kwargs.setdefault("data-typeahead", True)  # casework.js adds a type-ahead box
         options = self._options(field)
         selected = field.data if isinstance(field.data, str) else ""
         parts = [f"<select {html_params(name=field.name, **kwargs)}>"]
@@ -67,17 +68,22 @@ class CountrySelect(Select):
 
     @classmethod
     def _options(cls, field: Any) -> list[tuple[str, str, str]]:
+        """The blank choice, then every country by name in the reader's language."""
         choices = list(field.choices)
-        key = (str(get_locale() or "en"), str(choices[0][1]) if choices else "")
+        locale = str(get_locale() or "en")
+        key = (locale, str(choices[0][1]) if choices else "")
         cached = cls._cache.get(key)
         if cached is None:
+            blank = [(value, label) for value, label in choices if value == ""]
+            allowed = {value for value, _label in choices}
+            countries = [(value, name) for value, name in vocab.countries_by_name(locale) if value in allowed]
             cached = cls._cache[key] = [
                 (
                     value,
                     f'<option value="{escape(value)}">{escape(str(label))}</option>',
                     f'<option selected value="{escape(value)}">{escape(str(label))}</option>',
                 )
-                for value, label in choices
+                for value, label in [*blank, *countries]
             ]
         return cached
 
@@ -104,7 +110,21 @@ class OptionalSelectField(SelectField):
         super().__init__(*args, **kwargs)
 
 
-class DateFieldWithMessage(DateField):
+class _StopAfterParseError:
+    """A field that could not parse its input says so once: the range and presence checks that
+    follow would only add a second message about the same typo ("Enter a whole number. Enter an
+    age from 0 to 120.")."""
+
+    process_errors: list[Any]
+    raw_data: list[Any] | None
+
+    def pre_validate(self, form: Any) -> None:
+        # Blank input goes on to Optional(), which clears the parse error of an empty field.
+        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
+            raise StopValidation()
+
+
+class DateFieldWithMessage(_StopAfterParseError, DateField):
     """A date field whose parse error is a translatable, explicit message."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -115,7 +135,7 @@ class DateFieldWithMessage(DateField):
             raise ValueError(str(DATE_MESSAGE)) from None
 
 
-class IntegerFieldWithMessage(IntegerField):
+class IntegerFieldWithMessage(_StopAfterParseError, IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
@@ -284,8 +304,12 @@ class CaseListForm(FlaskForm):
         choices=[("mine", _l("Cases assigned to me")), ("org", _l("All cases of my organisation"))],
         default="mine",
     )
-    status = OptionalSelectField(_l("Status"), choices=code_choices(vocab.CASE_STATUSES, _l("Any status")))
+    status = OptionalSelectField(
+        _l("Status"),
+        choices=[*code_choices(vocab.CASE_STATUSES, _l("Any status")), ("active", _l("Open or in assistance"))],
+    )
     kind = OptionalSelectField(_l("Assistance"), choices=code_choices(vocab.SERVICE_KINDS, _l("Any assistance")))
+    pending = BooleanField(_l("Only assistance not yet provided"))
     country = country_select(
         _l("Country"), _l("Any country"), description=_l("Citizenship or country of exploitation.")
     )
@@ -317,6 +341,17 @@ def not_asked_field() -> BooleanField:
     return BooleanField(_l("Not asked or not known"))
 
 
+NOT_BOTH_MESSAGE = _l("Tick the answers or “Not asked or not known”, not both.")
+# Answers with a "not asked or not known" box beside them (``<name>_not_asked``).
+NOT_ASKED_ANSWERS = (
+    "exploitation_types",
+    "labour_sectors",
+    "sexual_exploitation_types",
+    "means_of_control",
+    "recruiter_relationships",
+    "transit_countries",
+    "exploitation_countries",
+)
 COUNTRY_SLOTS = 4
 MAX_COUNTRY_SLOTS = 20
 NARRATIVE_MAX = 20_000
@@ -368,6 +403,18 @@ class ProfileForm(FlaskForm):
         render_kw={"rows": 8},
     )
     version_id = HiddenField(validators=[DataRequired()])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, and "not asked or not known" never beside a given answer
+        (casework.js unticks the other side as people tick; this holds without JavaScript)."""
+        valid = super().validate(extra_validators)
+        for name in NOT_ASKED_ANSWERS:
+            answers = self[name]
+            given = any(entry.data for entry in answers) if isinstance(answers, FieldList) else bool(answers.data)
+            if self[f"{name}_not_asked"].data and given:
+                answers.errors.append(str(NOT_BOTH_MESSAGE))
+                valid = False
+        return valid
 
     def ensure_free_country_slot(self) -> None:
         """Keep one empty country choice after the filled ones, so a route can grow without JS."""

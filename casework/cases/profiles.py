@@ -57,16 +57,20 @@ class ProfileDetails:
 
     @classmethod
     def from_form(cls, form: Any) -> ProfileDetails:
-        """From a validated ProfileForm. Ticked codes win over "not asked"; with none ticked,
-        "not asked" gives None and a clear box gives the empty set ("none")."""
+        """From a ProfileForm (the form refuses "not asked" beside a ticked answer). With none
+        ticked, "not asked" gives None and a clear box gives the empty set ("none"). Fields the
+        form refused give None, so the rules can still be checked on the others."""
         values: dict[str, Any] = {}
         for name in CODE_SETS:
             ticked = frozenset(form[name].data or ())
-            values[name] = ticked if ticked or not form[f"{name}_not_asked"].data else None
+            refused = bool(form[name].errors)
+            values[name] = None if refused or (form[f"{name}_not_asked"].data and not ticked) else ticked
         for name in COUNTRY_LISTS:
             chosen = tuple(dict.fromkeys(entry.data for entry in form[name] if entry.data))
-            values[name] = chosen if chosen or not form[f"{name}_not_asked"].data else None
-        values["abducted"] = {"yes": True, "no": False}.get(form.abducted.data or "")
+            refused = any(form[name].errors)
+            values[name] = None if refused or (form[f"{name}_not_asked"].data and not chosen) else chosen
+        abducted = None if form.abducted.errors else form.abducted.data
+        values["abducted"] = {"yes": True, "no": False}.get(abducted or "")
         for name in (
             "recruitment_type",
             "age_at_recruitment",
@@ -76,7 +80,7 @@ class ProfileDetails:
             "origin_country",
             "narrative",
         ):
-            data = form[name].data
+            data = None if form[name].errors else form[name].data
             values[name] = None if data == "" else data
         return cls(**values)
 

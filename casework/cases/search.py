@@ -28,6 +28,11 @@ SORT_COLUMNS = {
     "updated": Case.updated_at,
 }
 MAX_SEARCH_RESULTS = 100
+# A list filter of its own (not a case status): open or in assistance, the dashboard's open cases.
+ACTIVE = "active"
+ACTIVE_STATUSES = ("open", "in_assistance")
+# Assistance not yet provided or declined (the dashboard's returns and reintegrations under way).
+PENDING_SERVICE_STATUSES = ("needed", "referred", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class CaseFilters:
     view: str = "mine"  # mine | org
     status: str | None = None
     kind: str | None = None
+    pending: bool = False  # with ``kind``: only assistance not yet provided or declined
     country: str | None = None
     assigned_to_id: uuid.UUID | None = None
     opened_from: date | None = None
@@ -56,6 +62,7 @@ class CaseFilters:
             view=value("view") or "mine",
             status=value("status"),
             kind=value("kind"),
+            pending=bool(value("pending")),
             country=value("country"),
             assigned_to_id=uuid.UUID(assigned) if assigned else None,
             opened_from=value("opened_from"),
@@ -96,12 +103,17 @@ def filter_conditions(user: Any, filters: CaseFilters) -> list[ColumnElement[boo
     conditions: list[ColumnElement[bool]] = [access.case_scope(user)]
     if filters.view == "mine":
         conditions.append(Case.assigned_to_id == user.id)
-    if filters.status:
+    if filters.status == ACTIVE:
+        conditions.append(Case.status.in_(ACTIVE_STATUSES))
+    elif filters.status:
         conditions.append(Case.status == filters.status)
     if filters.kind:
         # An uncorrelated IN (not a correlated EXISTS): the database collects the service kind's
         # case ids once instead of searching the services once per case.
-        conditions.append(Case.id.in_(select(Service.case_id).where(Service.kind == filters.kind)))
+        services = select(Service.case_id).where(Service.kind == filters.kind)
+        if filters.pending:
+            services = services.where(Service.status.in_(PENDING_SERVICE_STATUSES))
+        conditions.append(Case.id.in_(services))
     if filters.country:
         conditions.append(or_(Case.citizenship == filters.country, Case.country_of_exploitation == filters.country))
     if filters.assigned_to_id:

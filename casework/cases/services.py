@@ -99,8 +99,9 @@ class CaseDetails:
 
     @classmethod
     def from_form(cls, form: Any) -> CaseDetails:
-        """From a validated CaseDetailsForm: empty strings become None (not recorded)."""
-        return cls(**{name: _blank_to_none(form[name].data) for name in cls.names()})
+        """From a CaseDetailsForm: empty strings become None (not recorded), and so do fields
+        the form refused (their rules are then checked on the rest: see add_rule_errors)."""
+        return cls(**{name: None if form[name].errors else _blank_to_none(form[name].data) for name in cls.names()})
 
     @classmethod
     def from_case(cls, case: Case) -> CaseDetails:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -126,3 +127,18 @@ def apply_errors(form: Form, errors: dict[str, list[str]]) -> None:
             form.form_errors.extend(messages)
             continue
         target.errors = [*target.errors, *messages]
+
+
+def add_rule_errors(form: Form, check: Callable[[], Any]) -> None:
+    """After a form refused some fields, run the service's rules too (``check`` validates what
+    the form could parse, refused fields left blank), so that every error is reported in one
+    round. A field the form already refused gets no second message about the same input."""
+    try:
+        check()
+    except InputErrors as refused:
+        apply_errors(form, {name: messages for name, messages in refused.errors.items() if not _has_errors(form, name)})
+
+
+def _has_errors(form: Form, name: str) -> bool:
+    target = form._fields.get(name)
+    return target is not None and bool(target.errors)

@@ -21,7 +21,7 @@ from casework.audit import writer
 from casework.cases import search, services
 from casework.cases.forms import CaseListForm, RegistrationForm, SearchForm
 from casework.cases.services import CaseDetails, InputErrors
-from casework.cases.validation import apply_errors
+from casework.cases.validation import add_rule_errors, apply_errors
 from casework.crypto import ERASED
 from casework.db import session
 
@@ -133,6 +133,7 @@ def register() -> tuple[str, int] | Response:
     if request.method == "GET":
         return _registration_page(form, 200)
     if not form.validate():
+        add_rule_errors(form, lambda: services.validate_details(CaseDetails.from_form(form)))
         return _registration_page(form, 400)
     details = CaseDetails.from_form(form)
     try:
@@ -150,22 +151,20 @@ def register() -> tuple[str, int] | Response:
     form.duplicates_seen.data = ",".join(sorted(str(i) for i in found | seen))
     if found - seen:
         return _registration_page(form, 200, duplicates=duplicates, new_found=bool(seen))
-    linked_id = None
     if duplicates and decision != "new":
-        linked = _parse_ids(decision)
-        if not decision or not linked or not linked <= found:
+        chosen = _parse_ids(decision)
+        if not decision or len(chosen) != 1 or not chosen <= found:
             return _registration_page(
                 form,
                 400,
                 duplicates=duplicates,
                 decision_error=_("Choose one of the cases listed, or register a new case."),
             )
-        linked_id = linked.pop()
+        same = next(candidate for candidate in duplicates if candidate.id in chosen)
+        return _same_person(same)
     assignee = uuid.UUID(form.assigned_to.data) if "assigned_to" in form and form.assigned_to.data else None
     try:
-        case = services.register_case(
-            details, user, assignee_id=assignee, linked_case_id=linked_id, duplicates_shown=len(duplicates)
-        )
+        case = services.register_case(details, user, assignee_id=assignee, duplicates_shown=len(duplicates))
     except InputErrors as refused:
         session.rollback()
         apply_errors(form, refused.errors)
@@ -173,6 +172,30 @@ def register() -> tuple[str, int] | Response:
     session.commit()
     flash(_("Case %(reference)s registered.", reference=case.reference), "success")
     return redirect(url_for("cases.view", case_id=case.id))
+
+
+def _same_person(same: services.DuplicateCandidate) -> Response:
+    """The person already has a case: register nothing, and open that case (or, when it is not
+    the user's to open, say whom to ask) so that what is new is added there."""
+    if same.can_open:
+        flash(
+            _(
+                "Nothing was registered: %(reference)s is this person's case. Add what is new here.",
+                reference=same.reference,
+            ),
+            "info",
+        )
+        return redirect(url_for("cases.view", case_id=same.id))
+    flash(
+        _(
+            "Nothing was registered: %(reference)s is this person's case, assigned to %(name)s. "
+            "Ask them or a supervisor to add what is new.",
+            reference=same.reference,
+            name=same.assignee_name or _("nobody"),
+        ),
+        "info",
+    )
+    return redirect(url_for("cases.index"))
 
 
 # The case file's routes register themselves on ``bp``.

@@ -43,9 +43,10 @@ class DemoOrganisations:
     research: Organisation
 
 
-def demo_email(role: str, lead_org_name: str) -> str:
-    """``caseworker@demo-lead-agency.example.org``: a reserved domain, one per lead agency."""
-    slug = re.sub(r"[^a-z0-9]+", "-", lead_org_name.casefold()).strip("-") or "demo"
+def demo_email(role: str, org_name: str) -> str:
+    """``caseworker@demo-lead-agency.example.org``: a reserved domain named after the account's
+    own organisation (the partner's is the partner NGO's, not the lead agency's)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", org_name.casefold()).strip("-") or "demo"
     return f"{role}@{slug[:60]}.example.org"
 
 
@@ -61,7 +62,9 @@ def demo_organisations(lead_org_name: str = LEAD_ORG) -> DemoOrganisations:
 
 
 def ensure_demo_accounts(orgs: DemoOrganisations, with_totp: bool = False) -> list[DemoAccount]:
-    """One account per role; existing ones (same email) are left as they are.
+    """One account per role; existing ones (same email) are left as they are, and no demo
+    administrator is added where an active administrator exists (it is reported instead: a
+    second one would only be a second set of credentials to guard).
 
     New accounts get a random password (returned once, for printing). With ``with_totp``, new
     admin and supervisor accounts get a TOTP secret (returned) instead of enrolling at first
@@ -71,9 +74,12 @@ def ensure_demo_accounts(orgs: DemoOrganisations, with_totp: bool = False) -> li
     accounts = []
     for role, display_name, org_kind in ROLES:
         org = by_kind[org_kind]
-        email = demo_email(role, orgs.lead.name)
+        email = demo_email(role, org.name)
         if session.execute(select(User.id).where(User.email == email)).first() is not None:
             accounts.append(DemoAccount(role, email, org.name, None))
+            continue
+        if role == "admin" and (existing := _active_admin()) is not None:
+            accounts.append(DemoAccount(role, existing.email, existing.organisation.name, None))
             continue
         password = _demo_password()
         user = admin_services.create_user(
@@ -93,6 +99,12 @@ def ensure_demo_accounts(orgs: DemoOrganisations, with_totp: bool = False) -> li
         accounts.append(DemoAccount(role, email, org.name, password, secret))
     session.flush()
     return accounts
+
+
+def _active_admin() -> User | None:
+    return session.execute(
+        select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.created_at).limit(1)
+    ).scalar_one_or_none()
 
 
 def _demo_password() -> str:

@@ -16,7 +16,7 @@ from casework.auth.models import Organisation
 from casework.cases.models import Case
 from casework.consent.links import case_file_url
 from casework.db import session
-from casework.partners import pdf, summary
+from casework.partners import summary
 from casework.partners.forms import SummaryForm
 from casework.partners.models import OPEN_STATUSES, Referral
 from casework.partners.views import bp
@@ -98,9 +98,16 @@ def summary_pdf(case_id: uuid.UUID) -> Response | tuple[str, int]:
             case_url=case_file_url(case.id),
         )
         return page, status if status != 200 else 400
+    # Loaded here, not at start-up: fpdf2, HarfBuzz and the fonts are for the few who print.
+    from casework.partners import pdf
+
+    try:
+        document = pdf.render(built)
+    except pdf.MissingGlyphs as refused:
+        return render_template("partners/summary_unprintable.html", case_id=case.id, message=str(refused)), 422
     filename = f"summary-{built.reference}-{built.recipient}.pdf"
     return Response(
-        pdf.render(built),
+        document,
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -187,3 +187,18 @@ def test_deactivated_organisation_cannot_sign_in(app, client, make_org, make_use
         session.commit()
     response = attempt(client, user.email, user.test_password)
     assert response.status_code == 401 and GENERIC in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/login", "/login/"])
+def test_login_path_leads_to_the_sign_in_page(client, path):
+    response = client.get(path)
+    assert response.status_code in (301, 302, 308)
+    assert response.headers["Location"].endswith("/auth/login")
+    assert client.get(path, follow_redirects=True).status_code == 200
+
+
+def test_login_path_keeps_a_safe_next_and_drops_another_site(client):
+    response = client.get("/login?next=/cases/")
+    assert response.headers["Location"].endswith("/auth/login?next=/cases/")
+    response = client.get("/login?next=//evil.example/")
+    assert response.headers["Location"].endswith("/auth/login")

@@ -4,7 +4,11 @@ thread (werkzeug), on 127.0.0.1 and a free port, with CSRF on and an SQLite file
 One chromium per module (starting it is the slow part); one server per test, on the test's own
 app and database, so tests do not depend on each other. Every page's console is watched: an
 error or a Content-Security-Policy violation fails the test. A failed test leaves a screenshot
-of each of its pages in a temporary directory (printed with the failure)."""
+of each of its pages in a temporary directory (printed with the failure).
+
+Every page a test opens is checked for accessibility when it has loaded: axe-core (vendored in
+vendor/, injected into each document, never served by the app) runs in the page, and a serious
+or critical violation fails the test like a console error does."""
 
 from __future__ import annotations
 
@@ -29,6 +33,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+# Runs in the page once it has loaded, once per document: the serious and critical violations.
+AXE_RUN = """async () => {
+  if (!window.axe || window.__caseworkAxe) return null;
+  window.__caseworkAxe = true;
+  const result = await window.axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; ")}`);
+}"""
+# Page methods that only listen or wait for something the test is about to cause.
+UNCHECKED_METHODS = frozenset({"on", "once", "remove_listener", "wait_for_event", "close", "is_closed"})
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -74,15 +90,39 @@ class Browsing:
     problems: list[str] = field(default_factory=list)
     contexts: list[Any] = field(default_factory=list)
     expected_statuses: set[int] = field(default_factory=set)
+    checked: list[str] = field(default_factory=list)  # pages axe checked (path and width)
 
-    def new_page(self, locale: str = "en-GB") -> Any:
-        context = self.browser.new_context(base_url=self.base_url, locale=locale)
+    def new_page(self, locale: str = "en-GB", width: int | None = None, height: int = 900) -> Any:
+        """A page in a context of its own (its own sign-in), ``width`` CSS pixels wide if given."""
+        options: dict[str, Any] = {"base_url": self.base_url, "locale": locale}
+        if width is not None:
+            options["viewport"] = {"width": width, "height": height}
+        context = self.browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(path=str(AXE))
         self.contexts.append(context)
         page = context.new_page()
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        return page
+        return CheckedPage(page, self)
+
+    def check_accessibility(self, page: Any) -> None:
+        """axe-core over the page's document, once per document, when it has loaded; serious
+        and critical violations are problems. A document the page already left is skipped."""
+        if not page.url.startswith(self.base_url):
+            return  # about:blank before the first visit, a download
+        try:
+            page.wait_for_load_state("load")
+            violations = page.evaluate(AXE_RUN)
+        except Exception as exc:  # noqa: BLE001 - the page moved on (a form submitted itself)
+            if "destroyed" in str(exc) or "navigat" in str(exc) or "closed" in str(exc):
+                return
+            raise
+        if violations is None:
+            return
+        where = page.url.removeprefix(self.base_url)
+        self.checked.append(f"{where} @{page.viewport_size['width'] if page.viewport_size else '?'}px")
+        self.problems.extend(f"accessibility: {where}: {violation}" for violation in violations)
 
     def expect_status(self, status: int) -> None:
         """A 4xx page the test asks for (e.g. the 409 conflict page) is not a console problem."""
@@ -101,7 +141,10 @@ class Browsing:
     def assert_clean(self) -> None:
         csp = [p for p in self.problems if "Content Security Policy" in p]
         assert csp == [], "CSP violations"
+        accessibility = [p for p in self.problems if p.startswith("accessibility:")]
+        assert accessibility == [], "serious or critical accessibility violations"
         assert self.problems == [], "console errors"
+        assert self.checked or not self.contexts, "no page was checked for accessibility"
 
     def screenshots(self, directory: Path) -> list[Path]:
         saved = []
@@ -114,6 +157,29 @@ class Browsing:
                     continue
                 saved.append(path)
         return saved
+
+
+class CheckedPage:
+    """A Playwright page whose every document is checked for accessibility: before and after
+    each call a test makes, a document not yet checked is (so the page a test leaves, and the
+    one it lands on, are both checked whatever the test does next)."""
+
+    def __init__(self, page: Any, browsing: Browsing) -> None:
+        self._page = page
+        self._browsing = browsing
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._page, name)
+        if not callable(attribute) or name in UNCHECKED_METHODS or name.startswith("expect_"):
+            return attribute
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self._browsing.check_accessibility(self._page)
+            result = attribute(*args, **kwargs)
+            self._browsing.check_accessibility(self._page)
+            return result
+
+        return checked
 
 
 @pytest.fixture

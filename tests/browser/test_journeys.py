@@ -78,14 +78,21 @@ def test_sign_in_with_the_keyboard_only(browsing, caseworker):
     assert heading(page) == "Dashboard"
 
 
+def choose_country(page, field: str, name: str, code: str) -> None:
+    """Type a country's name into its type-ahead box and take the first match with Enter."""
+    page.fill(f"#{field}-typeahead", name)
+    page.press(f"#{field}-typeahead", "Enter")
+    assert page.input_value(f"#{field}") == code
+
+
 def register(page, given: str, family: str) -> int:
     page.goto("/cases/new")
     page.fill("#given_name", given)
     page.fill("#family_name", family)
     page.select_option("#gender", "female")
     page.fill("#age_at_registration", "24")
-    page.select_option("#citizenship", "NG")
-    page.select_option("#country_of_exploitation", "IT")
+    choose_country(page, "citizenship", "Nigeria", "NG")
+    choose_country(page, "country_of_exploitation", "Italy", "IT")
     page.select_option("#identification_route", "ngo")
     return submit(page, "#register-submit")
 

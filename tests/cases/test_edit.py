@@ -249,15 +249,13 @@ def test_profile_form_and_service_save_codes_and_keep_not_asked_apart_from_none(
     assert load(Case, case.id).version_id == case.version_id + 1
 
 
-def test_ticked_answers_win_over_not_asked(app, caseworker, register):
+def test_not_asked_beside_ticked_answers_is_refused_by_the_form(app, caseworker, register):
     case = register(caseworker)
     data = profile_data(case, exploitation_types_not_asked="y", abducted="unknown")
     with app.test_request_context(method="POST", data=data):
         form = ProfileForm(meta={"csrf": False})
-        assert form.validate()
-        details = profiles.ProfileDetails.from_form(form)
-    assert details.exploitation_types == {"forced_labour", "sexual_exploitation"}
-    assert details.abducted is None
+        assert not form.validate()
+        assert form.errors == {"exploitation_types": ["Tick the answers or “Not asked or not known”, not both."]}
 
 
 @pytest.mark.parametrize(
@@ -295,7 +293,7 @@ def test_bad_profile_is_refused_with_the_input_kept(
             in html
         )
         assert '<input id="means_of_control-1" name="means_of_control" type="checkbox"' in html
-    assert '<input checked id="sexual_exploitation_types_not_asked"' in html
+    assert '<input checked data-excludes="sexual_exploitation_types" id="sexual_exploitation_types_not_asked"' in html
     if field != "narrative":
         assert "Promised work in a restaurant." in html
     with app.app_context():

@@ -172,7 +172,8 @@ def test_demo_users_prints_passwords_once_and_they_work(app, runner):
     with app.app_context():
         for role, line in lines.items():
             password = line.split("password:")[1].split()[0]
-            user = session.execute(select(User).where(User.email == demo_email(role, "Demo Lead Agency"))).scalar_one()
+            org = {"partner": "Demo Partner NGO", "researcher": "Demo Research Institute"}.get(role, "Demo Lead Agency")
+            user = session.execute(select(User).where(User.email == demo_email(role, org))).scalar_one()
             assert passwords.verify_password(user.password_hash, password)
             assert user.totp_enabled is (role in ("admin", "supervisor"))
             if user.totp_enabled:

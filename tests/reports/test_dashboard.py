@@ -10,6 +10,8 @@ import pytest
 from casework.reports.charts import column_chart, stacked_chart
 from casework.reports.queries import months_back
 
+TILE = r'<a class="stat-link" href="[^"]*"><span class="stat-value">'  # a headline figure, a link
+
 
 def month_ago(months: int) -> date:
     first = months_back(date.today(), months + 1)[0]
@@ -44,9 +46,9 @@ def test_supervisor_sees_the_organisations_figures(
     response = client.get("/reports/")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert re.search(r'id="stat-open-cases">\s*<p class="stat-value">3</p>', html)
-    assert re.search(r'id="stat-referrals-waiting">\s*<p class="stat-value">1</p>', html)
-    assert re.search(r'id="stat-returns">\s*<p class="stat-value">2</p>', html)
+    assert re.search(rf'id="stat-open-cases">\s*{TILE}3</span>', html)
+    assert re.search(rf'id="stat-referrals-waiting">\s*{TILE}1</span>', html)
+    assert re.search(rf'id="stat-returns">\s*{TILE}2</span>', html)
     assert cell(html, "assistance-table", "Shelter") == ["0", "0", "1", "1", "0", "2"]
     assert cell(html, "returns-table", "Return") == ["1", "0", "0"]
     assert cell(html, "returns-table", "Reintegration") == ["0", "0", "1"]
@@ -62,7 +64,7 @@ def test_caseworker_sees_only_their_own_cases(client, login, caseworker, colleag
     make_service(mine, "medical", "needed")
     login(client, caseworker)
     html = client.get("/reports/").get_data(as_text=True)
-    assert re.search(r'id="stat-open-cases">\s*<p class="stat-value">1</p>', html)
+    assert re.search(rf'id="stat-open-cases">\s*{TILE}1</span>', html)
     assert cell(html, "assistance-table", "Medical care") == ["1", "0", "0", "0", "0", "1"]
     assert "Figures for the cases assigned to you." in html
 
@@ -122,3 +124,28 @@ def test_chart_geometry():
 
 def test_months_back_crosses_the_year():
     assert months_back(date(2026, 2, 15), 3) == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
+
+
+def test_headline_figures_link_to_the_cases_they_count(
+    client, login, supervisor, caseworker, colleague, make_case, make_service, org
+):
+    import html as html_module
+
+    mine = make_case(org, caseworker, status="open")
+    theirs = make_case(org, colleague, status="in_assistance")
+    make_case(org, colleague, status="closed")
+    make_service(mine, "return", "needed")
+    make_service(theirs, "return", "provided")  # finished: not under way
+    login(client, supervisor)
+    page = client.get("/reports/").get_data(as_text=True)
+
+    def cases_behind(link_id: str, pattern: str) -> int:
+        card = re.search(rf'id="{link_id}">(.*?)</div>', page, re.S).group(1)
+        href = html_module.unescape(re.search(rf'href="([^"]*{pattern}[^"]*)"', card).group(1))
+        listing = client.get(href)
+        assert listing.status_code == 200, href
+        return int(re.search(r'id="case-count">(\d+) case', listing.get_data(as_text=True)).group(1))
+
+    assert cases_behind("stat-open-cases", "status=active") == 2
+    assert cases_behind("stat-open-cases", "status=in_assistance") == 1
+    assert cases_behind("stat-returns", "kind=return") == 1  # only the return not yet provided
