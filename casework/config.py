@@ -45,6 +45,8 @@ class Config:
     login_ip_max_attempts: int = 30
     login_ip_window_minutes: int = 15
     secure_cookies: bool = False
+    # Emergency (break-glass) accesses one supervisor may be granted per day (UTC).
+    break_glass_daily_cap: int = 3
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es")
     sql_echo: bool = False
@@ -115,6 +117,16 @@ class Config:
         for name, var in bools.items():
             if name not in overrides and var in env_vars:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
+
+        ints = {"break_glass_daily_cap": "CASEWORK_BREAK_GLASS_DAILY_CAP"}
+        for name, var in ints.items():
+            if name not in overrides and var in env_vars:
+                try:
+                    overrides[name] = int(env_vars[var])
+                except ValueError:
+                    raise ConfigError(f"{var} must be a whole number, not {env_vars[var]!r}") from None
+        if int(overrides.get("break_glass_daily_cap", 1)) < 0:
+            raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
 
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - known

@@ -215,4 +215,5 @@ def import_all_models() -> None:
     from casework.cases import models as _cases  # noqa: F401
     from casework.consent import models as _consent  # noqa: F401
     from casework.exports import models as _exports  # noqa: F401
+    from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401

@@ -8,13 +8,14 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from casework.auth.models import User
+from casework.auth.models import Organisation, User
 from casework.cases.models import Case
 from casework.crypto.fields import DataKeyOwner, rewrap_data_key
 from casework.crypto.keyring import Keyring, init_app
 from casework.db import session
 
-OWNERS: tuple[type[DataKeyOwner], ...] = (Case, User)
+# Organisations own a data key too (erasure reasons, which outlive their case's key).
+OWNERS: tuple[type[DataKeyOwner], ...] = (Case, User, Organisation)
 
 
 class KeyStillInUse(Exception):
