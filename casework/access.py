@@ -322,6 +322,43 @@ def menu(user: Any) -> frozenset[str]:
     return frozenset(entry for entry, permission in MENU.items() if has_permission(user, permission))
 
 
+# -- accounts: which an administrator manages ------------------------------------------------------
+def user_scope(actor: Any) -> ColumnElement[bool]:
+    """SQL over User: the accounts ``actor`` administers. An organisation's administrator: its
+    own organisation's accounts (never an operator's); the platform operator: administrators of
+    every organisation (so it never creates, resets or sees the one-time password of an account
+    that can read cases). Nobody else administers accounts."""
+    from casework.auth.models import User
+
+    role = role_of(actor)
+    if role is None or not getattr(actor, "active", False):
+        return false()
+    if role is Role.ADMIN:
+        return and_(User.organisation_id == actor.organisation_id, User.role != Role.OPERATOR.value)
+    if role is Role.OPERATOR:
+        return User.role == Role.ADMIN.value
+    return false()
+
+
+def assignable_roles(actor: Any) -> tuple[Role, ...]:
+    """Roles ``actor`` may give an account it administers (the operator role: command line only)."""
+    role = role_of(actor)
+    if role is Role.ADMIN and getattr(actor, "active", False):
+        return (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER, Role.PARTNER, Role.RESEARCHER)
+    if role is Role.OPERATOR and getattr(actor, "active", False):
+        return (Role.ADMIN,)
+    return ()
+
+
+def may_administer_organisation(actor: Any, organisation_id: Any) -> bool:
+    """May ``actor`` create accounts in this organisation? Its own (administrator), any
+    (operator, administrators only: see :func:`assignable_roles`)."""
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return bool(getattr(actor, "active", False)) and actor.organisation_id == organisation_id
+    return role is Role.OPERATOR and bool(getattr(actor, "active", False))
+
+
 # -- the case scope, generated from the tables ----------------------------------------------------
 def active_consent_condition(purpose: str, on: date, organisation_id: Any = None) -> ColumnElement[bool]:
     """SQL over Consent: a row of ``purpose`` that is granted, started, unexpired, not withdrawn

@@ -105,7 +105,8 @@ class Config:
             if "CASEWORK_SECURE_COOKIES" not in env_vars:
                 overrides.setdefault("secure_cookies", True)
         else:
-            instance_path.mkdir(parents=True, exist_ok=True)
+            # The instance folder holds the development database, keyring and secret: owner only.
+            instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not database_url:
                 database_url = f"sqlite:///{instance_path / 'casework.sqlite3'}"
             if not secret_key:

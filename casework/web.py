@@ -29,6 +29,7 @@ bp = Blueprint("core", __name__)
 
 HOME_BY_ROLE = {
     "admin": "admin.index",
+    "operator": "admin.index",
     "supervisor": "reports.dashboard",
     "caseworker": "reports.dashboard",
     "partner": "partners.portal",
