@@ -178,7 +178,7 @@ def _search_page(form: BreakGlassSearchForm, matches: list[break_glass.Match] | 
         "audit/break_glass.html",
         form=form,
         matches=matches,
-        request_form=BreakGlassForm(formdata=None),
+        reason_form=BreakGlassForm(formdata=None),
         grants=break_glass.active_grants(current_user),
     ), status
 

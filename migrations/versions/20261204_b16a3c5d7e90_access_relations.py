@@ -201,26 +201,29 @@ def _decrypt(aead: Any, table: str, column: str, row_id: uuid.UUID, value: Any) 
     return open_text(aead, table, column, row_id, value)
 
 
-def _seal_case_owned(bind: Any) -> None:
-    """Service free text and break-glass reasons: each value encrypted under its case's key,
-    from ``<column>`` into ``<column>_sealed`` (a case whose key is gone keeps nothing)."""
+def _seal_case_owned(bind: Any, seal: bool = True) -> None:
+    """Service free text and break-glass reasons under their case's key: ``seal`` encrypts
+    ``<column>`` into ``<column>_sealed`` (a case whose key is gone keeps nothing); otherwise
+    decrypts ``<column>_sealed`` back into ``<column>``."""
     keys = None
     for table, column, _length in (*SERVICE_TEXT, ('break_glass_access', 'reason', 1000)):
         source = _table(table, ('id', sa.Uuid()), (column, sa.String()), (f'{column}_sealed', sa.LargeBinary()))
+        value_column, target = (column, f'{column}_sealed') if seal else (f'{column}_sealed', column)
         query = (
-            sa.select(source.c.id, source.c[column], CASES.c.id, CASES.c.wrapped_key)
+            sa.select(source.c.id, source.c[value_column], CASES.c.id, CASES.c.wrapped_key)
             .select_from(_join_case(source, table))
-            .where(source.c[column].is_not(None))
+            .where(source.c[value_column].is_not(None))
         )
         for row_id, value, case_id, wrapped in list(_rows(bind, query)):
-            sealed = None
+            result = None
             if wrapped is not None:
                 if keys is None:
                     from casework.crypto.migration import RowKeys
 
                     keys = RowKeys(_keyring(), 'cases')
-                sealed = _encrypt(keys.key(_uuid(case_id), wrapped), table, column, _uuid(row_id), value)
-            bind.execute(sa.update(source).where(source.c.id == row_id).values({f'{column}_sealed': sealed}))
+                transform = _encrypt if seal else _decrypt
+                result = transform(keys.key(_uuid(case_id), wrapped), table, column, _uuid(row_id), value)
+            bind.execute(sa.update(source).where(source.c.id == row_id).values({target: result}))
 
 
 def _join_case(source: sa.TableClause, table: str) -> Any:
@@ -343,7 +346,7 @@ def downgrade() -> None:
 
 def _unseal(bind: Any) -> None:
     """Decrypt the ciphertext columns (``<column>_sealed``) back into plaintext ``<column>``."""
-    _seal_case_owned_back(bind)
+    _seal_case_owned(bind, seal=False)
     source = _table(
         'cases',
         ('id', sa.Uuid()),
@@ -369,21 +372,3 @@ def _unseal(bind: Any) -> None:
         aead = keys.key(_uuid(org_id), stored[_uuid(org_id)])
         plain = _decrypt(aead, 'cases', 'erasure_reason', _uuid(case_id), sealed)
         bind.execute(sa.update(source).where(source.c.id == case_id).values(erasure_reason=plain))
-
-
-def _seal_case_owned_back(bind: Any) -> None:
-    keys = None
-    for table, column, _length in (*SERVICE_TEXT, ('break_glass_access', 'reason', 1000)):
-        source = _table(table, ('id', sa.Uuid()), (column, sa.String()), (f'{column}_sealed', sa.LargeBinary()))
-        query = (
-            sa.select(source.c.id, source.c[f'{column}_sealed'], CASES.c.id, CASES.c.wrapped_key)
-            .select_from(_join_case(source, table))
-            .where(source.c[f'{column}_sealed'].is_not(None), CASES.c.wrapped_key.is_not(None))
-        )
-        for row_id, sealed, case_id, wrapped in list(_rows(bind, query)):
-            if keys is None:
-                from casework.crypto.migration import RowKeys
-
-                keys = RowKeys(_keyring(), 'cases')
-            plain = _decrypt(keys.key(_uuid(case_id), wrapped), table, column, _uuid(row_id), sealed)
-            bind.execute(sa.update(source).where(source.c.id == row_id).values({column: plain}))

@@ -67,8 +67,9 @@ def full_case(world, make_referral, make_consent):
     with world.app.app_context():
         case = session.get(Case, world.case.id)
         session.get(Consent, consent.id).giver_name = GUARDIAN
-        case.name_bidx = blind_index.name_index(GIVEN, FAMILY)
-        case.document_bidx = blind_index.document_index(DOCUMENT)
+        key = blind_index.organisation_key(case.owner_org_id)
+        case.name_bidx = blind_index.name_index(GIVEN, FAMILY, key)
+        case.document_bidx = blind_index.document_index(DOCUMENT, key)
         profile = TraffickingProfile(case=case, exploitation_types={"forced_labour"}, origin_country="NG")
         profile.narrative = NARRATIVE
         note = CaseNote(case=case, author_org_id=world.lead.id)
