@@ -245,12 +245,13 @@ def update_organisation(
 
 # -- users --------------------------------------------------------------------------------------
 def active_admin_count(exclude_user: User | None = None, exclude_org: Organisation | None = None) -> int:
-    """Administrators who can still sign in (account and organisation active)."""
+    """Administrators and platform operators who can still sign in (account and organisation
+    active): while one remains, accounts can be administered."""
     query = (
         select(func.count())
         .select_from(User)
         .join(Organisation, User.organisation_id == Organisation.id)
-        .where(User.role == "admin", User.active.is_(True), Organisation.active.is_(True))
+        .where(User.role.in_(("admin", "operator")), User.active.is_(True), Organisation.active.is_(True))
     )
     if exclude_user is not None:
         query = query.where(User.id != exclude_user.id)
@@ -265,7 +266,7 @@ def _refuse_self(user: User, actor: Any, message: str) -> None:
 
 
 def _refuse_last_admin(user: User) -> None:
-    if user.role == "admin" and user.active and active_admin_count(exclude_user=user) == 0:
+    if user.role in ("admin", "operator") and user.active and active_admin_count(exclude_user=user) == 0:
         raise LastAdminError(_("This is the last active administrator: the system would have none."))
 
 

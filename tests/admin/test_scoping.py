@@ -15,18 +15,6 @@ from casework.notifications.models import Notification
 from tests.audit.helpers import audit_events
 
 
-@pytest.fixture
-def operator(make_user):
-    return make_user("operator", totp=True)
-
-
-@pytest.fixture
-def operator_client(app, operator, login):
-    client = app.test_client()
-    login(client, operator)
-    return client
-
-
 def _create(client, org, role, email):
     return client.post(
         "/admin/users/new",
@@ -53,13 +41,14 @@ def test_nobody_creates_an_operator_through_the_web(app, admin_client, admin, op
     assert _create(admin_client, admin.organisation, "operator", "op1@example.org").status_code == 400
     assert _create(operator_client, make_org(), "operator", "op2@example.org").status_code == 400
     with app.app_context():
-        assert session.execute(select(User).where(User.role == "operator", User.email.like("op%"))).first() is None
+        made = select(User).where(User.email.in_(("op1@example.org", "op2@example.org")))
+        assert session.execute(made).first() is None
 
 
 def test_the_command_line_creates_an_operator(app, runner):
     result = runner.invoke(
         args=["users", "create", "--email", "op@example.org", "--role", "operator", "--org", "Platform"],
-        input="an operator passphrase for the platform\n",
+        input="seven quiet lanterns drift over marble\n",
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
