@@ -18,6 +18,7 @@ Three layers, all decided here and nowhere else:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -521,12 +522,23 @@ def case_scope(user: Any, on: date | None = None, permission: Permission = P.CAS
     if role is None or permission not in ROLE_PERMISSIONS[role] or not getattr(user, "active", False):
         return false()
     clauses = []
-    for relation in Relation:
-        states = frozenset(s for s in CaseState if permission in case_permissions(role, relation, s))
-        condition = relation_condition(user, relation, on) if states else false()
-        if states and condition is not false():
+    for relation, states in _states_allowing(role, permission):
+        condition = relation_condition(user, relation, on)
+        if condition is not false():
             clauses.append(and_(state_condition(states), condition))
     return or_(*clauses) if clauses else false()
+
+
+@functools.cache
+def _states_allowing(role: Role, permission: Permission) -> tuple[tuple[Relation, frozenset[CaseState]], ...]:
+    """For each relation, the case states in which it allows ``permission`` to ``role`` (the
+    tables are constants: computed once per process)."""
+    pairs = []
+    for relation in Relation:
+        states = frozenset(s for s in CaseState if permission in case_permissions(role, relation, s))
+        if states:
+            pairs.append((relation, states))
+    return tuple(pairs)
 
 
 def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,13 +204,8 @@ def expected(role: str, relation: str, ep: Endpoint, rule: RouteRule) -> bool:
 def fill(world: World, ep: Endpoint, role: str | None, relation: str) -> str:
     values = dict(world.common)
     values["export_id"] = world.exports[role or "researcher"]
-    if relation in world.accounts:
-        values["user_id"] = world.accounts[relation]
-    elif relation != "-":
-        values.update(world.params[relation])
-    else:
-        values.update(world.params["assignee"])
-        values["user_id"] = world.accounts["own_user"]
+    values.update(world.params[relation if relation in world.params else "assignee"])
+    values["user_id"] = world.accounts.get(relation, world.accounts["own_user"])
     url = ep.rule
     for name in ep.params:
         url = url.replace(f"<uuid:{name}>", values[name]).replace(f"<{name}>", values[name])
@@ -265,3 +261,26 @@ def test_access_matrix(world: World, matrix_case: tuple[Endpoint, str | None, st
         assert status in (400, 409, 429) or 300 <= status < 400, where
         if 300 <= status < 400 and ep.endpoint not in UNAUDITED_POSTS:
             assert world.audit_counts()[1] > events_before, f"change not audited: {where}"
+
+
+def test_the_relation_in_sql_and_in_python_agree(world: World) -> None:
+    """access.load_case computes the relation in the case query, access.grant_for from a loaded
+    row: both give the relation the matrix expects, for every user and case."""
+    from sqlalchemy import select
+
+    from casework.access import grant_for, relation_expression
+    from casework.auth.models import User
+    from casework.cases.models import Case
+    from casework.db import session
+
+    with world.app.test_request_context():
+        for role in ROLES:
+            user = session.get(User, world.users[role])
+            for fixture in CASE_RELATIONS:
+                case = session.get(Case, uuid.UUID(world.params[fixture]["case_id"]))
+                in_sql = session.execute(select(relation_expression(user)).where(Case.id == case.id)).scalar_one()
+                expected_relation, _state = relation_of(fixture, role)
+                assert (in_sql, grant_for(user, case).relation) == (expected_relation, expected_relation), (
+                    role,
+                    fixture,
+                )

@@ -448,3 +448,43 @@ def test_blind_indexes_differ_between_organisations(app, make_org, make_case):
         session.commit()
         assert rows[0].name_bidx and rows[1].name_bidx
         assert rows[0].name_bidx != rows[1].name_bidx
+
+
+def test_services_refuse_a_visitor_whatever_the_view_checked(app, visitor, case, orgs, make_consent):
+    """Defence in depth: the services ask the grant too, so a view that forgot its check still
+    cannot record consent or refer for a break-glass visitor."""
+    from werkzeug.exceptions import Forbidden
+
+    from casework import access
+    from casework.consent import services as consent_services
+    from casework.partners import services as referral_services
+
+    make_consent(case, "referral_sharing", organisation=orgs["ngo"])
+    supervisor, _client = visitor
+    with app.test_request_context():
+        grant = access.grant_for(session.get(User, supervisor.id), session.get(type(case), case.id))
+        assert grant.relation is access.Relation.BREAK_GLASS and grant.allows(access.Permission.CASE_READ)
+        data = consent_services.ConsentInput(
+            purpose="referral_sharing",
+            organisation_id=orgs["ngo"].id,
+            decision="granted",
+            method="verbal",
+            given_by="victim",
+            giver_name=None,
+            given_on=date.today(),
+            expires_on=None,
+            notes=None,
+        )
+        with pytest.raises(Forbidden):
+            consent_services.record_consent(grant, data)
+        referral = referral_services.ReferralInput(
+            to_org_id=orgs["ngo"].id,
+            service_kind="shelter",
+            field_scope=frozenset({"given_name"}),
+            message=None,
+            confirm_sensitive=False,
+        )
+        with pytest.raises(Forbidden):
+            referral_services.create_referral(grant, referral)
+    assert count(app, Referral, Referral.case_id == case.id) == 0
+    assert count(app, Consent, Consent.case_id == case.id) == 1  # the one made above, no other
