@@ -518,15 +518,47 @@ def state_condition(states: frozenset[CaseState]) -> ColumnElement[bool]:
 def case_scope(user: Any, on: date | None = None, permission: Permission = P.CASE_READ) -> ColumnElement[bool]:
     """The one SQL condition on Case that every case query of ``user`` must carry: the cases on
     which the user holds ``permission``, generated from ROLE_PERMISSIONS and RELATION_PERMISSIONS."""
+    return _scope_from(user, _relation_conditions(user, on), permission)
+
+
+def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]:
+    """SQL: the user's relation to the case, as a Relation value (for the case query itself)."""
+    return _expression_from(_relation_conditions(user, on))
+
+
+def _relation_conditions(user: Any, on: date | None) -> dict[Relation, ColumnElement[bool]]:
+    """The conditions of the relations that can hold for this user (the others are false)."""
+    conditions = {}
+    for relation in Relation:
+        if relation is not Relation.NONE:
+            condition = relation_condition(user, relation, on)
+            if condition is not false():
+                conditions[relation] = condition
+    return conditions
+
+
+def _scope_from(
+    user: Any, conditions: dict[Relation, ColumnElement[bool]], permission: Permission
+) -> ColumnElement[bool]:
     role = role_of(user)
     if role is None or permission not in ROLE_PERMISSIONS[role] or not getattr(user, "active", False):
         return false()
-    clauses = []
-    for relation, states in _states_allowing(role, permission):
-        condition = relation_condition(user, relation, on)
-        if condition is not false():
-            clauses.append(and_(state_condition(states), condition))
+    clauses = [
+        and_(state_condition(states), conditions[relation])
+        for relation, states in _states_allowing(role, permission)
+        if relation in conditions
+    ]
     return or_(*clauses) if clauses else false()
+
+
+def _expression_from(conditions: dict[Relation, ColumnElement[bool]]) -> ColumnElement[str]:
+    from sqlalchemy import case as sql_case
+    from sqlalchemy import literal
+
+    if not conditions:
+        return literal(Relation.NONE.value)
+    whens = [(condition, literal(relation.value)) for relation, condition in conditions.items()]
+    return sql_case(*whens, else_=literal(Relation.NONE.value))
 
 
 @functools.cache
@@ -539,21 +571,6 @@ def _states_allowing(role: Role, permission: Permission) -> tuple[tuple[Relation
         if states:
             pairs.append((relation, states))
     return tuple(pairs)
-
-
-def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]:
-    """SQL: the user's relation to the case, as a Relation value (for the case query itself)."""
-    from sqlalchemy import case as sql_case
-    from sqlalchemy import literal
-
-    whens = [
-        (condition, literal(relation.value))
-        for relation in Relation
-        if relation is not Relation.NONE and (condition := relation_condition(user, relation, on)) is not false()
-    ]
-    if not whens:
-        return literal(Relation.NONE.value)
-    return sql_case(*whens, else_=literal(Relation.NONE.value))
 
 
 def duplicate_check_scope(user: Any) -> ColumnElement[bool]:
@@ -702,7 +719,10 @@ def load_case(
         abort(404)
     on = date.today()
     role = role_of(user)
-    query = select(Case, relation_expression(user, on)).where(Case.id == case_uuid, case_scope(user, on))
+    conditions = _relation_conditions(user, on)  # built once, for the scope and the relation
+    query = select(Case, _expression_from(conditions)).where(
+        Case.id == case_uuid, _scope_from(user, conditions, P.CASE_READ)
+    )
     if role is Role.SUPERVISOR:
         grant_id = (
             select(BreakGlassAccess.id)

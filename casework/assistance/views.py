@@ -29,7 +29,7 @@ bp = Blueprint("assistance", __name__)
 def _assistance_helpers() -> dict[str, Any]:
     return {
         # For templates/assistance/_case_section.html, included by the case file page.
-        "assistance_for_case": lambda case_id: services.services_for_case(case_id, current_user),
+        "assistance_for_case": lambda case: services.services_for_case(case, current_user),
         "service_kinds": list(SERVICE_MODELS),
     }
 
