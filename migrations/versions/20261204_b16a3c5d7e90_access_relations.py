@@ -95,6 +95,13 @@ CASES = _table(
     ('document_bidx', sa.String()),
 )
 SERVICES = _table('services', ('id', sa.Uuid()), ('case_id', sa.Uuid()))
+ERASURE_REASONS = _table(
+    'cases',
+    ('id', sa.Uuid()),
+    ('owner_org_id', sa.Uuid()),
+    ('erasure_reason', sa.String()),
+    ('erasure_reason_sealed', sa.LargeBinary()),
+)
 ORGANISATIONS = _table(
     'organisations', ('id', sa.Uuid()), ('wrapped_key', sa.LargeBinary()), ('wrapping_key_id', sa.String())
 )
@@ -236,13 +243,7 @@ def _join_case(source: sa.TableClause, table: str) -> Any:
 
 def _seal_erasure_reasons(bind: Any) -> None:
     """Erasure reasons under their organisation's new data key (the case's is gone)."""
-    source = _table(
-        'cases',
-        ('id', sa.Uuid()),
-        ('owner_org_id', sa.Uuid()),
-        ('erasure_reason', sa.String()),
-        ('erasure_reason_sealed', sa.LargeBinary()),
-    )
+    source = ERASURE_REASONS
     query = sa.select(source.c.id, source.c.owner_org_id, source.c.erasure_reason).where(
         source.c.erasure_reason.is_not(None)
     )
@@ -347,13 +348,7 @@ def downgrade() -> None:
 def _unseal(bind: Any) -> None:
     """Decrypt the ciphertext columns (``<column>_sealed``) back into plaintext ``<column>``."""
     _seal_case_owned(bind, seal=False)
-    source = _table(
-        'cases',
-        ('id', sa.Uuid()),
-        ('owner_org_id', sa.Uuid()),
-        ('erasure_reason', sa.String()),
-        ('erasure_reason_sealed', sa.LargeBinary()),
-    )
+    source = ERASURE_REASONS
     rows = list(
         _rows(
             bind,
