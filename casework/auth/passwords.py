@@ -20,7 +20,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -93,6 +92,9 @@ def check_policy(password: str, context: Sequence[str] = ()) -> None:
             raise PasswordPolicyError(
                 str(_l("Do not use your e-mail address, your name or your organisation's name in your password."))
             )
+    # Imported here: its frequency lists take some 13 MiB, needed only when a password is set.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:ESTIMATE_CHARS], user_inputs=_words(context))
     if int(result["score"]) < MIN_STRENGTH:
         raise PasswordPolicyError(
