@@ -48,7 +48,7 @@ def _static_page(case: Case) -> str:
 @bp.route("/case-floor/<uuid:case_id>")
 @access.route(Permission.CASE_READ, case_route=True)
 def case_floor(case_id: Any) -> tuple[str, int]:
-    case = access.load_case(case_id, Permission.CASE_READ, with_profile=True)
+    case = access.load_case(case_id, Permission.CASE_READ, with_profile=True).case
     return _static_page(case), 200
 
 

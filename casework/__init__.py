@@ -23,6 +23,7 @@ FEATURES = (
     "partners",
     "exports",
     "reports",
+    "notifications",
 )
 
 

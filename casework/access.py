@@ -7,12 +7,18 @@ Three layers, all decided here and nowhere else:
 2. Cases: :func:`case_scope` is the one SQL condition that limits case queries to what a user
    may see; :func:`load_case` is the one loader by id (no IDOR: a case outside the scope is a
    404, audited as a refusal).
-3. Fields: :func:`visible_fields` and :func:`redact` decide, before rendering, which fields
-   reach a page, a CSV or a PDF.
+3. Relations: what a user may do to one case is the role's set ∩ the set of the user's
+   :class:`Relation` to the case in its :class:`CaseState`, from the two tables below; anything
+   not in them is refused. :func:`load_case` decides it once per request, in the case query
+   itself, and returns a :class:`CaseGrant` that views, services and templates ask (never the
+   role alone, never a field name standing in for a role).
+4. Fields: the grant's visible fields decide, before rendering, which fields reach a page, a
+   CSV or a PDF; its ``free_text`` masks any free text for a partner.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +40,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Role(StrEnum):
-    ADMIN = "admin"
+    ADMIN = "admin"  # an organisation's administrator: its own accounts only
+    OPERATOR = "operator"  # the platform operator (created from the command line only)
     SUPERVISOR = "supervisor"
     CASEWORKER = "caseworker"
     PARTNER = "partner"
@@ -42,42 +49,48 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    """What a role may do at all; which case it may do it to is decided by the case scope."""
+    """What may be done. A permission of :data:`CASE_PERMISSIONS` is about one case: it is
+    granted only through that case's :class:`CaseGrant` (role's set ∩ relation's set)."""
 
-    CASE_READ = "case.read"
+    CASE_READ = "case.read"  # any page of the case the relation may see
+    CASE_FILE = "case.file"  # the organisation's case file (timeline, consents, referrals, all notes)
     CASE_LIST = "case.list"  # lists and name search of the organisation's own cases (staff only)
     CASE_CREATE = "case.create"
     CASE_EDIT = "case.edit"
     CASE_ASSIGN = "case.assign"
-    CASE_CLOSE = "case.close"
+    CASE_CLOSE = "case.close"  # close and reopen
     CASE_ERASE = "case.erase"
-    CASE_BREAK_GLASS = "case.break_glass"
+    CASE_BREAK_GLASS = "case.break_glass"  # ask for emergency access to another organisation's case
+    BREAK_GLASS_END = "case.break_glass_end"  # end an emergency access to the case
     CASE_AUDIT_VIEW = "case.audit_view"
     SERVICE_RECORD = "service.record"
     SERVICE_REOPEN = "service.reopen"  # move a provided/declined service back to an open status
     CONSENT_RECORD = "consent.record"
     CONSENT_OVERRIDE = "consent.override"
     REFERRAL_CREATE = "referral.create"
-    REFERRAL_RESPOND = "referral.respond"
-    NOTE_ADD = "note.add"
-    SUMMARY_PRINT = "summary.print"
+    REFERRAL_RESPOND = "referral.respond"  # the partner's portal, answers and case page
+    NOTE_ADD = "note.add"  # the owner organisation's notes (shareable or not)
+    PARTNER_NOTE_ADD = "note.partner_add"  # a partner's note, read by the owner organisation
+    SUMMARY_PRINT = "summary.print"  # summaries, PDFs and subject-access copies (they leave the system)
     REPORTS_VIEW = "reports.view"
     EXPORT_RESEARCH = "export.research"
     EXPORT_CONFIGURE = "export.configure"
-    ADMIN_USERS = "admin.users"
+    NOTIFICATIONS_VIEW = "notifications.view"  # the organisation's notices (break-glass, admin actions)
+    ADMIN_USERS = "admin.users"  # an administrator: its organisation's accounts; the operator: administrators
     ADMIN_ORGS = "admin.orgs"
-    ADMIN_KEYS = "admin.keys"
-    ADMIN_RETENTION = "admin.retention"
     AUDIT_VERIFY = "audit.verify"
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # Administrators run the system but never read case content.
-    Role.ADMIN: frozenset({P.ADMIN_USERS, P.ADMIN_ORGS, P.ADMIN_KEYS, P.ADMIN_RETENTION, P.AUDIT_VERIFY}),
+    # Administrators run their organisation's accounts but never read case content.
+    Role.ADMIN: frozenset({P.ADMIN_USERS}),
+    # The operator runs the platform: organisations, their administrators, the audit chain.
+    Role.OPERATOR: frozenset({P.ADMIN_USERS, P.ADMIN_ORGS, P.AUDIT_VERIFY}),
     Role.SUPERVISOR: frozenset(
         {
             P.CASE_READ,
+            P.CASE_FILE,
             P.CASE_LIST,
             P.CASE_CREATE,
             P.CASE_EDIT,
@@ -85,6 +98,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASE_CLOSE,
             P.CASE_ERASE,
             P.CASE_BREAK_GLASS,
+            P.BREAK_GLASS_END,
             P.CASE_AUDIT_VIEW,
             P.SERVICE_RECORD,
             P.SERVICE_REOPEN,
@@ -95,12 +109,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUMMARY_PRINT,
             P.REPORTS_VIEW,
             P.EXPORT_CONFIGURE,
-            P.ADMIN_RETENTION,
+            P.NOTIFICATIONS_VIEW,
         }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset(
         {
             P.CASE_READ,
+            P.CASE_FILE,
             P.CASE_LIST,
             P.CASE_CREATE,
             P.CASE_EDIT,
@@ -112,10 +127,89 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REPORTS_VIEW,
         }
     ),  # fmt: skip
-    # Partners act only on cases referred to them; the case scope enforces which.
-    Role.PARTNER: frozenset({P.CASE_READ, P.SERVICE_RECORD, P.NOTE_ADD, P.REFERRAL_RESPOND}),
+    # Partners act only on cases referred to them; the relation decides which and how.
+    Role.PARTNER: frozenset({P.CASE_READ, P.SERVICE_RECORD, P.PARTNER_NOTE_ADD, P.REFERRAL_RESPOND}),
     Role.RESEARCHER: frozenset({P.EXPORT_RESEARCH}),
 }
+
+#: Permissions about one case: never granted by the role alone, only by a CaseGrant.
+CASE_PERMISSIONS = frozenset(
+    {
+        P.CASE_READ, P.CASE_FILE, P.CASE_EDIT, P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE, P.BREAK_GLASS_END,
+        P.CASE_AUDIT_VIEW, P.SERVICE_RECORD, P.SERVICE_REOPEN, P.CONSENT_RECORD, P.CONSENT_OVERRIDE,
+        P.REFERRAL_CREATE, P.REFERRAL_RESPOND, P.NOTE_ADD, P.PARTNER_NOTE_ADD, P.SUMMARY_PRINT,
+    }
+)  # fmt: skip
+
+
+# -- relations ------------------------------------------------------------------------------------
+class Relation(StrEnum):
+    """What a user is to one case. Exactly one holds for any (user, case): the conditions of
+    :func:`relation_condition` are exclusive by construction (role, then organisation)."""
+
+    OWNER_SUPERVISOR = "owner_supervisor"  # a supervisor of the organisation that owns the case
+    ASSIGNEE = "assignee"  # the caseworker the case is assigned to
+    OWNER_STAFF = "owner_staff"  # another caseworker of the owner organisation
+    BREAK_GLASS = "break_glass"  # another organisation's supervisor holding an emergency access
+    PARTNER = "partner"  # staff of an organisation with an accepted referral resting on consent
+    NONE = "none"
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+_OWNER_WORK = frozenset(
+    {
+        P.CASE_READ, P.CASE_FILE, P.CASE_EDIT, P.SERVICE_RECORD, P.CONSENT_RECORD, P.REFERRAL_CREATE,
+        P.NOTE_ADD, P.SUMMARY_PRINT,
+    }
+)  # fmt: skip
+_SUPERVISION = frozenset(
+    {P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE, P.BREAK_GLASS_END, P.CASE_AUDIT_VIEW, P.SERVICE_REOPEN,
+     P.CONSENT_OVERRIDE}
+)  # fmt: skip
+#: THE table: what each relation allows in each state of the case. Permission on a case =
+#: ROLE_PERMISSIONS[role] ∩ RELATION_PERMISSIONS[(relation, state)]; a pair that is not here
+#: allows nothing. Erased cases are outside every scope (their content is unreadable anyway).
+RELATION_PERMISSIONS: dict[tuple[Relation, CaseState], frozenset[Permission]] = {
+    (Relation.OWNER_SUPERVISOR, CaseState.OPEN): _OWNER_WORK | _SUPERVISION,
+    # A closed case is corrected by a supervisor (or reopened) only.
+    (Relation.OWNER_SUPERVISOR, CaseState.CLOSED): _OWNER_WORK | _SUPERVISION,
+    (Relation.OWNER_SUPERVISOR, CaseState.ERASED): frozenset(),
+    (Relation.ASSIGNEE, CaseState.OPEN): _OWNER_WORK,
+    (Relation.ASSIGNEE, CaseState.CLOSED): frozenset(
+        {P.CASE_READ, P.CASE_FILE, P.CONSENT_RECORD, P.NOTE_ADD, P.SUMMARY_PRINT}
+    ),
+    (Relation.ASSIGNEE, CaseState.ERASED): frozenset(),
+    # A colleague's case: not even read (the duplicate check shows its reference only).
+    (Relation.OWNER_STAFF, CaseState.OPEN): frozenset(),
+    (Relation.OWNER_STAFF, CaseState.CLOSED): frozenset(),
+    (Relation.OWNER_STAFF, CaseState.ERASED): frozenset(),
+    # Emergency access reads, and nothing else: no consent, referral, note, edit, assignment,
+    # closing, erasure, print or export. Ending it early is not a change to the case.
+    (Relation.BREAK_GLASS, CaseState.OPEN): frozenset({P.CASE_READ, P.CASE_FILE, P.BREAK_GLASS_END}),
+    (Relation.BREAK_GLASS, CaseState.CLOSED): frozenset({P.CASE_READ, P.CASE_FILE, P.BREAK_GLASS_END}),
+    (Relation.BREAK_GLASS, CaseState.ERASED): frozenset(),
+    (Relation.PARTNER, CaseState.OPEN): frozenset(
+        {P.CASE_READ, P.REFERRAL_RESPOND, P.SERVICE_RECORD, P.PARTNER_NOTE_ADD}
+    ),
+    (Relation.PARTNER, CaseState.CLOSED): frozenset({P.CASE_READ, P.REFERRAL_RESPOND, P.PARTNER_NOTE_ADD}),
+    (Relation.PARTNER, CaseState.ERASED): frozenset(),
+    (Relation.NONE, CaseState.OPEN): frozenset(),
+    (Relation.NONE, CaseState.CLOSED): frozenset(),
+    (Relation.NONE, CaseState.ERASED): frozenset(),
+}
+
+
+def case_permissions(role: Role | None, relation: Relation, state: CaseState) -> frozenset[Permission]:
+    """The role's set ∩ the relation's set (empty for anything not in the tables)."""
+    if role is None:
+        return frozenset()
+    return ROLE_PERMISSIONS.get(role, frozenset()) & RELATION_PERMISSIONS.get((relation, state), frozenset())
+
 
 # Fields of a case, by group. Owner-organisation staff in scope see all of them; a partner
 # sees those its referrals' field scopes name (vocab.REFERRAL_SCOPE_FIELDS -> case fields).
@@ -171,13 +265,13 @@ SCOPE_TO_FIELDS: dict[str, frozenset[str]] = {
 class RouteRule:
     public: bool = False
     permission: Permission | None = None
-    #: True when the route takes a case id: the access matrix then tries it with cases inside
-    #: and outside the user's scope.
+    #: True when the route takes a case id: the access matrix then tries it with every relation.
     case_route: bool = False
 
 
 def route(permission: Permission | None = None, *, public: bool = False, case_route: bool = False) -> Callable[[F], F]:
-    """Declare who may reach a view. ``route()`` alone means: any signed-in user."""
+    """Declare who may reach a view. ``route()`` alone means: any signed-in user. For a case
+    route, ``permission`` is also what the view asks of the case's grant (:func:`load_case`)."""
     rule = RouteRule(public=public, permission=permission, case_route=case_route)
 
     def decorate(view: F) -> F:
@@ -191,7 +285,7 @@ def route_rule(view: Callable[..., Any] | None) -> RouteRule | None:
     return getattr(view, "_casework_rule", None)
 
 
-# -- roles and permissions ----------------------------------------------------------------------
+# -- roles ----------------------------------------------------------------------------------------
 def role_of(user: Any) -> Role | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -202,11 +296,71 @@ def role_of(user: Any) -> Role | None:
 
 
 def has_permission(user: Any, permission: Permission) -> bool:
+    """May the user's role ever do this? (The route gate; a case permission still needs the
+    case's grant.)"""
     role = role_of(user)
-    return role is not None and permission in ROLE_PERMISSIONS[role]
+    return role is not None and bool(getattr(user, "active", False)) and permission in ROLE_PERMISSIONS[role]
 
 
-# -- the case scope -----------------------------------------------------------------------------
+#: The main navigation: entry -> the role permission that shows it (templates read :func:`menu`).
+MENU: dict[str, Permission] = {
+    "dashboard": P.REPORTS_VIEW,
+    "cases": P.CASE_LIST,
+    "register": P.CASE_CREATE,
+    "break_glass": P.CASE_BREAK_GLASS,
+    "notifications": P.NOTIFICATIONS_VIEW,
+    "referrals": P.REFERRAL_RESPOND,
+    "exports": P.EXPORT_RESEARCH,
+    "export_limits": P.EXPORT_CONFIGURE,
+    "admin": P.ADMIN_USERS,
+    "organisations": P.ADMIN_ORGS,
+    "audit": P.AUDIT_VERIFY,
+}
+
+
+def menu(user: Any) -> frozenset[str]:
+    """The navigation entries of the user's role (no case is involved in any of them)."""
+    return frozenset(entry for entry, permission in MENU.items() if has_permission(user, permission))
+
+
+# -- accounts: which an administrator manages ------------------------------------------------------
+def user_scope(actor: Any) -> ColumnElement[bool]:
+    """SQL over User: the accounts ``actor`` administers. An organisation's administrator: its
+    own organisation's accounts (never an operator's); the platform operator: administrators of
+    every organisation (so it never creates, resets or sees the one-time password of an account
+    that can read cases). Nobody else administers accounts."""
+    from casework.auth.models import User
+
+    role = role_of(actor)
+    if role is None or not getattr(actor, "active", False):
+        return false()
+    if role is Role.ADMIN:
+        return and_(User.organisation_id == actor.organisation_id, User.role != Role.OPERATOR.value)
+    if role is Role.OPERATOR:
+        return User.role == Role.ADMIN.value
+    return false()
+
+
+def assignable_roles(actor: Any) -> tuple[Role, ...]:
+    """Roles ``actor`` may give an account it administers (the operator role: command line only)."""
+    role = role_of(actor)
+    if role is Role.ADMIN and getattr(actor, "active", False):
+        return (Role.ADMIN, Role.SUPERVISOR, Role.CASEWORKER, Role.PARTNER, Role.RESEARCHER)
+    if role is Role.OPERATOR and getattr(actor, "active", False):
+        return (Role.ADMIN,)
+    return ()
+
+
+def may_administer_organisation(actor: Any, organisation_id: Any) -> bool:
+    """May ``actor`` create accounts in this organisation? Its own (administrator), any
+    (operator, administrators only: see :func:`assignable_roles`)."""
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return bool(getattr(actor, "active", False)) and actor.organisation_id == organisation_id
+    return role is Role.OPERATOR and bool(getattr(actor, "active", False))
+
+
+# -- the case scope, generated from the tables ----------------------------------------------------
 def active_consent_condition(purpose: str, on: date, organisation_id: Any = None) -> ColumnElement[bool]:
     """SQL over Consent: a row of ``purpose`` that is granted, started, unexpired, not withdrawn
     on ``on``, AND is the person's latest decision for that purpose (and organisation): a later
@@ -240,14 +394,16 @@ def active_consent_condition(purpose: str, on: date, organisation_id: Any = None
     return and_(*conditions)
 
 
-def partner_referral_condition(user: User, on: date) -> ColumnElement[bool]:
+def partner_referral_condition(user: User, on: date, referral: Any = None) -> ColumnElement[bool]:
     """SQL over Referral: accepted, to the user's organisation, and resting EITHER on consent
     (its own consent record not withdrawn, and the person's current decision on sharing with
     this organisation granted and in force) OR, only while no consent record is attached, on
     an emergency override in force that no later decision of the person has replaced."""
     from casework.consent.models import Consent, ConsentOverride
-    from casework.partners.models import Referral
+    from casework.partners.models import Referral as ReferralModel
 
+    # ``referral``: an alias of Referral, for a query that also has Referral in a subquery.
+    Referral = referral if referral is not None else ReferralModel  # noqa: N806
     org_id = user.organisation_id
     own_consent = exists().where(
         Consent.id == Referral.consent_id,
@@ -286,7 +442,7 @@ def referral_scope(user: Any) -> ColumnElement[bool]:
 
     A partner sees those addressed to its organisation (a pending or ended one as metadata
     only: its case stays outside the partner's case scope); staff see the referrals of the
-    cases in their case scope.
+    cases they may read.
     """
     from casework.cases.models import Case
     from casework.partners.models import Referral
@@ -301,29 +457,120 @@ def referral_scope(user: Any) -> ColumnElement[bool]:
     return false()
 
 
-def case_scope(user: Any, on: date | None = None) -> ColumnElement[bool]:
-    """The one SQL condition on Case that every case query of ``user`` must carry."""
+def active_break_glass_condition(user: Any) -> ColumnElement[bool]:
+    """SQL over BreakGlassAccess: the user's emergency accesses in force (not expired, not ended)."""
+    from casework.cases.models import BreakGlassAccess
+
+    return and_(BreakGlassAccess.user_id == user.id, BreakGlassAccess.expires_at > utcnow())
+
+
+def relation_condition(user: Any, relation: Relation, on: date | None = None) -> ColumnElement[bool]:
+    """SQL over Case: does ``relation`` hold between ``user`` and the case? The conditions of
+    the relations are exclusive by construction (by role first, then by organisation)."""
     from casework.cases.models import BreakGlassAccess, Case
     from casework.partners.models import Referral
 
     role = role_of(user)
-    if role is None or role in (Role.ADMIN, Role.RESEARCHER) or not user.active:
-        return false()
-    on = on or date.today()
+    if role is None or not getattr(user, "active", False):
+        return true() if relation is Relation.NONE else false()
+    own = Case.owner_org_id == user.organisation_id
+    if relation is Relation.OWNER_SUPERVISOR:
+        return own if role is Role.SUPERVISOR else false()
+    if relation is Relation.ASSIGNEE:
+        return and_(own, Case.assigned_to_id == user.id) if role is Role.CASEWORKER else false()
+    if relation is Relation.OWNER_STAFF:
+        if role is not Role.CASEWORKER:
+            return false()
+        return and_(own, or_(Case.assigned_to_id.is_(None), Case.assigned_to_id != user.id))
+    if relation is Relation.BREAK_GLASS:
+        if role is not Role.SUPERVISOR:
+            return false()
+        granted = exists().where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
+        return and_(Case.owner_org_id != user.organisation_id, granted)
+    if relation is Relation.PARTNER:
+        if role is not Role.PARTNER:
+            return false()
+        on = on or date.today()
+        return exists().where(Referral.case_id == Case.id, partner_referral_condition(user, on))
+    others = [relation_condition(user, r, on) for r in Relation if r is not Relation.NONE]
+    return ~or_(*others)
+
+
+def state_condition(states: frozenset[CaseState]) -> ColumnElement[bool]:
+    """SQL over Case: is the case in one of ``states``?"""
+    from casework.cases.models import Case
+
     live = Case.erased_at.is_(None)
-    if role is Role.SUPERVISOR:
-        granted = exists().where(
-            BreakGlassAccess.case_id == Case.id,
-            BreakGlassAccess.user_id == user.id,
-            BreakGlassAccess.expires_at > utcnow(),
-        )
-        return and_(live, or_(Case.owner_org_id == user.organisation_id, granted))
-    if role is Role.CASEWORKER:
-        return and_(live, Case.owner_org_id == user.organisation_id, Case.assigned_to_id == user.id)
-    if role is Role.PARTNER:
-        referred = exists().where(Referral.case_id == Case.id, partner_referral_condition(user, on))
-        return and_(live, referred)
-    return false()
+    if states >= {CaseState.OPEN, CaseState.CLOSED, CaseState.ERASED}:
+        return true()
+    parts: list[ColumnElement[bool]] = []
+    if states >= {CaseState.OPEN, CaseState.CLOSED}:
+        parts.append(live)
+    elif CaseState.OPEN in states:
+        parts.append(and_(live, Case.status != "closed"))
+    elif CaseState.CLOSED in states:
+        parts.append(and_(live, Case.status == "closed"))
+    if CaseState.ERASED in states:
+        parts.append(Case.erased_at.is_not(None))
+    return or_(*parts) if parts else false()
+
+
+def case_scope(user: Any, on: date | None = None, permission: Permission = P.CASE_READ) -> ColumnElement[bool]:
+    """The one SQL condition on Case that every case query of ``user`` must carry: the cases on
+    which the user holds ``permission``, generated from ROLE_PERMISSIONS and RELATION_PERMISSIONS."""
+    return _scope_from(user, _relation_conditions(user, on), permission)
+
+
+def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]:
+    """SQL: the user's relation to the case, as a Relation value (for the case query itself)."""
+    return _expression_from(_relation_conditions(user, on))
+
+
+def _relation_conditions(user: Any, on: date | None) -> dict[Relation, ColumnElement[bool]]:
+    """The conditions of the relations that can hold for this user (the others are false)."""
+    conditions = {}
+    for relation in Relation:
+        if relation is not Relation.NONE:
+            condition = relation_condition(user, relation, on)
+            if condition is not false():
+                conditions[relation] = condition
+    return conditions
+
+
+def _scope_from(
+    user: Any, conditions: dict[Relation, ColumnElement[bool]], permission: Permission
+) -> ColumnElement[bool]:
+    role = role_of(user)
+    if role is None or permission not in ROLE_PERMISSIONS[role] or not getattr(user, "active", False):
+        return false()
+    clauses = [
+        and_(state_condition(states), conditions[relation])
+        for relation, states in _states_allowing(role, permission)
+        if relation in conditions
+    ]
+    return or_(*clauses) if clauses else false()
+
+
+def _expression_from(conditions: dict[Relation, ColumnElement[bool]]) -> ColumnElement[str]:
+    from sqlalchemy import case as sql_case
+    from sqlalchemy import literal
+
+    if not conditions:
+        return literal(Relation.NONE.value)
+    whens = [(condition, literal(relation.value)) for relation, condition in conditions.items()]
+    return sql_case(*whens, else_=literal(Relation.NONE.value))
+
+
+@functools.cache
+def _states_allowing(role: Role, permission: Permission) -> tuple[tuple[Relation, frozenset[CaseState]], ...]:
+    """For each relation, the case states in which it allows ``permission`` to ``role`` (the
+    tables are constants: computed once per process)."""
+    pairs = []
+    for relation in Relation:
+        states = frozenset(s for s in CaseState if permission in case_permissions(role, relation, s))
+        if states:
+            pairs.append((relation, states))
+    return tuple(pairs)
 
 
 def duplicate_check_scope(user: Any) -> ColumnElement[bool]:
@@ -331,8 +578,8 @@ def duplicate_check_scope(user: Any) -> ColumnElement[bool]:
 
     Every live case of the user's organisation (a colleague's case of the same person matters),
     wider than :func:`case_scope`: for a match outside ``case_scope`` only its reference, opening
-    date and caseworker may be shown, never its content (callers redact with :func:`redact` only
-    when ``case_scope`` also holds).
+    date and caseworker may be shown, never its content (callers redact only when ``case_scope``
+    also holds).
     """
     from casework.cases.models import Case
 
@@ -348,48 +595,220 @@ def scoped_cases(user: Any) -> Select[tuple[Case]]:
     return select(Case).where(case_scope(user))
 
 
-def is_owner_staff(user: Any, case: Case | RedactedCase) -> bool:
-    role = role_of(user)
-    return role in (Role.SUPERVISOR, Role.CASEWORKER) and case.owner_org_id == user.organisation_id
+# -- the grant: one access decision per request ---------------------------------------------------
+def case_state(case: Any) -> CaseState:
+    if case.erased_at is not None:
+        return CaseState.ERASED
+    return CaseState.CLOSED if case.status == "closed" else CaseState.OPEN
+
+
+def relation_fields(relation: Relation, partner_scopes: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Which fields of a case a relation shows (a partner's: its referrals' field scopes)."""
+    if relation in (Relation.OWNER_SUPERVISOR, Relation.ASSIGNEE, Relation.BREAK_GLASS):
+        return ALL_CASE_FIELDS
+    if relation is Relation.PARTNER:
+        fields: set[str] = set(ALWAYS_VISIBLE)
+        for scope_field in partner_scopes:
+            fields |= SCOPE_TO_FIELDS.get(scope_field, frozenset())
+        return frozenset(fields)
+    return frozenset()
+
+
+class CaseGrant:
+    """The one access decision about one case for one user in one request.
+
+    It holds the case (the ORM row, for services), the user's :class:`Relation` to it, the
+    case's :class:`CaseState`, the permissions (role's set ∩ relation's set) and the visible
+    fields. Views, services and templates ask it, and nothing else: ``allows``/``require`` for
+    an action, ``view`` (a :class:`RedactedCase`) for what a page shows, ``free_text`` for any
+    free text shown to this user (masked for a partner).
+    """
+
+    __slots__ = ("case", "user", "relation", "state", "permissions", "fields", "break_glass_id", "_view", "_mask")
+
+    def __init__(
+        self,
+        case: Case,
+        user: Any,
+        relation: Relation,
+        partner_scopes: frozenset[str] = frozenset(),
+        break_glass_id: uuid.UUID | None = None,
+    ) -> None:
+        self.case = case
+        self.user = user
+        self.relation = relation
+        self.state = case_state(case)
+        self.permissions = case_permissions(role_of(user), relation, self.state)
+        self.fields = relation_fields(relation, partner_scopes) if P.CASE_READ in self.permissions else frozenset()
+        self.break_glass_id = break_glass_id
+        self._view: RedactedCase | None = None
+        self._mask: Any = None
+
+    @property
+    def case_id(self) -> uuid.UUID:
+        return self.case.id
+
+    def allows(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        """Refuse (403, audited) unless the grant allows ``permission``."""
+        if permission not in self.permissions:
+            refuse(f"case.{permission.value}", case_id=self.case.id, status=403, reason=f"relation:{self.relation}")
+
+    def can_see(self, field_name: str) -> bool:
+        return field_name in self.fields
+
+    @property
+    def view(self) -> RedactedCase:
+        """What pages, CSVs and PDFs get: only the visible fields, and this grant's permissions."""
+        if self._view is None:
+            self._view = RedactedCase(self.case, self.fields, self.permissions, self.relation)
+        return self._view
+
+    def free_text(self, text: Any) -> Any:
+        """Free text (a note, a service's details, a referral message) as this user may read it:
+        as written for the owner organisation and a break-glass visitor; for a partner, with the
+        person's identifiers it may not see masked (casework.partners.masking)."""
+        if text is None or self.relation is not Relation.PARTNER:
+            return text
+        from casework.partners import masking
+
+        if self._mask is None:
+            self._mask = masking.rules_for(self.case, self.fields)
+        return masking.mask_text(str(text), self._mask)
+
+    def __repr__(self) -> str:
+        return f"<CaseGrant {self.case.reference} {self.relation} {self.state}>"
+
+
+def _route_permission() -> Permission | None:
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context() or request.endpoint is None:
+        return None
+    rule = route_rule(current_app.view_functions.get(request.endpoint))
+    return rule.permission if rule is not None and rule.case_route else None
 
 
 def load_case(
     case_id: uuid.UUID | str,
-    permission: Permission = Permission.CASE_READ,
+    permission: Permission | None = None,
     user: Any = None,
     *,
     with_profile: bool = False,
-) -> Case:
-    """Load one case for ``user`` (the current user by default), or refuse.
+) -> CaseGrant:
+    """The grant of ``user`` (the current user by default) on one case, or a refusal.
 
-    A case outside the user's scope is a 404 (its existence is not disclosed); a case inside it
-    for which the user lacks ``permission`` is a 403. Both are audited as refusals.
+    One query reads the case, the user's relation to it (and for a supervisor the emergency
+    access in force, for a partner its referrals' field scopes). A case outside the user's scope
+    is a 404 (its existence is not disclosed); a case inside it on which the relation does not
+    allow ``permission`` (default: the route's declared permission) is a 403. Both are audited.
     ``with_profile`` loads the trafficking profile in the same query (pages that show it).
     """
-    from sqlalchemy.orm import joinedload
+    from sqlalchemy.orm import aliased, joinedload
 
-    from casework.cases.models import Case
+    from casework.cases.models import BreakGlassAccess, Case
+    from casework.partners.models import Referral
 
-    user = user if user is not None else current_user
+    user = user if user is not None else current_user._get_current_object()  # type: ignore[attr-defined]
+    permission = permission or _route_permission() or P.CASE_READ
     try:
         case_uuid = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
     except ValueError:
         abort(404)
-    query = select(Case).where(Case.id == case_uuid, case_scope(user))
+    on = date.today()
+    role = role_of(user)
+    conditions = _relation_conditions(user, on)  # built once, for the scope and the relation
+    query = select(Case, _expression_from(conditions)).where(
+        Case.id == case_uuid, _scope_from(user, conditions, P.CASE_READ)
+    )
+    if role is Role.SUPERVISOR:
+        grant_id = (
+            select(BreakGlassAccess.id)
+            .where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
+            .order_by(BreakGlassAccess.expires_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.add_columns(grant_id)
+    elif role is Role.PARTNER:
+        # The live referrals' field scopes ride along (one row each): an alias, since the
+        # relation's own EXISTS over Referral must not correlate to this join.
+        live = aliased(Referral)
+        query = query.add_columns(live.field_scope).outerjoin(
+            live, and_(live.case_id == Case.id, partner_referral_condition(user, on, live))
+        )
     if with_profile:
         query = query.options(joinedload(Case.profile))
-    case = session.execute(query).unique().scalar_one_or_none()
-    if case is None:
+    rows = session.execute(query).all()
+    if not rows:
+        _offer_break_glass(user, case_uuid)
         refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
-    if not has_permission(user, permission) or not _case_permission(user, case, permission):
-        refuse(f"case.{permission.value}", case_id=case_uuid, status=403, reason="permission")
+    case, relation = rows[0][0], Relation(rows[0][1])
+    scopes: frozenset[str] = frozenset()
+    break_glass_id = None
+    if role is Role.PARTNER:
+        scopes = frozenset().union(*(row[2] or () for row in rows))
+    elif role is Role.SUPERVISOR:
+        break_glass_id = rows[0][2] if relation is Relation.BREAK_GLASS else None
+    grant = CaseGrant(case, user, relation, scopes, break_glass_id)
+    grant.require(permission)
     if permission is Permission.CASE_READ or _is_page_view():
         from casework.audit import writer
 
         # Every view of a case is on record, in its own transaction (see writer.record_now):
         # reading it, and any page that shows it (an edit form, a summary, an erase page).
-        writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=_page_details())
-    return case
+        details = _page_details()
+        if relation is Relation.BREAK_GLASS:
+            details = {**(details or {}), "break_glass": True}
+        writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=details)
+    return grant
+
+
+def _offer_break_glass(user: Any, case_id: uuid.UUID) -> None:
+    """The out-of-scope page of a case file offers a supervisor emergency access: the same page
+    whether the case exists or not (a random id cannot be guessed, so nothing is enumerated)."""
+    from flask import g, has_request_context, request
+
+    if has_request_context() and request.endpoint == "cases.view" and has_permission(user, P.CASE_BREAK_GLASS):
+        g.break_glass_case_id = case_id
+
+
+def grant_for(user: Any, case: Case, on: date | None = None) -> CaseGrant:
+    """The grant of ``user`` on a case already loaded (a list's rows, a referral's case): the
+    same relation as :func:`load_case` computes in SQL, from the row and, for a supervisor on
+    another organisation's case or a partner, one query."""
+    from casework.cases.models import BreakGlassAccess
+    from casework.partners.models import Referral
+
+    role = role_of(user)
+    relation = Relation.NONE
+    scopes: frozenset[str] = frozenset()
+    break_glass_id = None
+    if role is not None and getattr(user, "active", False):
+        own = case.owner_org_id == user.organisation_id
+        if role is Role.SUPERVISOR and own:
+            relation = Relation.OWNER_SUPERVISOR
+        elif role is Role.CASEWORKER and own:
+            relation = Relation.ASSIGNEE if case.assigned_to_id == user.id else Relation.OWNER_STAFF
+        elif role is Role.SUPERVISOR:
+            break_glass_id = session.execute(
+                select(BreakGlassAccess.id)
+                .where(BreakGlassAccess.case_id == case.id, active_break_glass_condition(user))
+                .limit(1)
+            ).scalar()
+            relation = Relation.BREAK_GLASS if break_glass_id is not None else Relation.NONE
+        elif role is Role.PARTNER:
+            rows = session.execute(
+                select(Referral.field_scope).where(
+                    Referral.case_id == case.id, partner_referral_condition(user, on or date.today())
+                )
+            ).all()
+            if rows:
+                relation = Relation.PARTNER
+                scopes = frozenset().union(*(row[0] or () for row in rows))
+    return CaseGrant(case, user, relation, scopes, break_glass_id)
 
 
 def _page_details() -> dict[str, str] | None:
@@ -403,33 +822,6 @@ def _is_page_view() -> bool:
     from flask import has_request_context, request
 
     return has_request_context() and request.method == "GET"
-
-
-def _case_permission(user: Any, case: Case | RedactedCase, permission: Permission) -> bool:
-    """Case-level refinements of the role table."""
-    role = role_of(user)
-    if permission is P.CASE_AUDIT_VIEW:
-        # The owner organisation's supervisors only: break-glass opens a case, not its trail.
-        return role is Role.SUPERVISOR and is_owner_staff(user, case)
-    if permission is P.CASE_ERASE:
-        # Only the owner organisation's supervisors erase: break-glass access never does.
-        return role is Role.SUPERVISOR and is_owner_staff(user, case)
-    if permission is P.SUMMARY_PRINT:
-        # Summaries and subject-access copies leave the system: the owner organisation's staff
-        # make them, never a partner or a break-glass visitor.
-        return is_owner_staff(user, case)
-    if role is Role.PARTNER:
-        return permission in (P.CASE_READ, P.SERVICE_RECORD, P.NOTE_ADD, P.REFERRAL_RESPOND)
-    if case.status == "closed" and permission in (P.CASE_EDIT, P.SERVICE_RECORD, P.REFERRAL_CREATE):
-        return role is Role.SUPERVISOR
-    return True
-
-
-def can(user: Any, permission: Permission, case: Case | RedactedCase | None = None) -> bool:
-    """For templates and services: may ``user`` do this (to this case, already in scope)?"""
-    if not has_permission(user, permission):
-        return False
-    return case is None or _case_permission(user, case, permission)
 
 
 # -- assistance records ---------------------------------------------------------------------------
@@ -454,46 +846,6 @@ def may_reach_service(user: Any, provider_org_id: uuid.UUID | None) -> bool:
 
 
 # -- fields -------------------------------------------------------------------------------------
-def partner_scope(user: Any, case: Case, on: date | None = None) -> frozenset[str]:
-    """The union of the field scopes of the partner's live referrals of this case."""
-    from casework.partners.models import Referral
-
-    on = on or date.today()
-    scopes = session.execute(
-        select(Referral.field_scope).where(Referral.case_id == case.id, partner_referral_condition(user, on))
-    ).scalars()
-    return frozenset().union(*scopes)
-
-
-def visible_fields(user: Any, case: Case) -> frozenset[str]:
-    """Which fields of ``case`` the user may see (the case is already known to be in scope)."""
-    if is_owner_staff(user, case) or _break_glass_active(user, case):
-        return ALL_CASE_FIELDS
-    if role_of(user) is Role.PARTNER:
-        fields: set[str] = set(ALWAYS_VISIBLE)
-        for scope_field in partner_scope(user, case):
-            fields |= SCOPE_TO_FIELDS.get(scope_field, frozenset())
-        return frozenset(fields)
-    return frozenset()
-
-
-def _break_glass_active(user: Any, case: Case) -> bool:
-    from casework.cases.models import BreakGlassAccess
-
-    if role_of(user) is not Role.SUPERVISOR:
-        return False
-    return (
-        session.execute(
-            select(BreakGlassAccess.id).where(
-                BreakGlassAccess.case_id == case.id,
-                BreakGlassAccess.user_id == user.id,
-                BreakGlassAccess.expires_at > utcnow(),
-            )
-        ).first()
-        is not None
-    )
-
-
 class Redacted:
     """What a withheld field holds in a redacted record: never the value."""
 
@@ -518,7 +870,8 @@ REDACTED = Redacted()
 
 
 class RedactedCase:
-    """A read-only view of a case holding only the fields the user may see.
+    """A read-only view of a case holding only the fields the user may see, and what the
+    user's grant allows on it (``may``).
 
     Templates, CSV writers and PDF builders receive this, never the ORM object: a withheld
     field holds :data:`REDACTED` and its value is never read, let alone decrypted. A visible
@@ -530,8 +883,16 @@ class RedactedCase:
     # no profiles (the case file loads its profile with the case, access.load_case).
     _FIELDS = IDENTIFYING_FIELDS | CODED_FIELDS | (ALWAYS_VISIBLE - {"id", "reference"}) | {"profile"}
 
-    def __init__(self, case: Case, fields: frozenset[str]) -> None:
+    def __init__(
+        self,
+        case: Case,
+        fields: frozenset[str],
+        permissions: frozenset[Permission] = frozenset(),
+        relation: Relation = Relation.NONE,
+    ) -> None:
         self.fields = fields
+        self.permissions = permissions
+        self.relation = relation
         self.id = case.id
         self.reference = case.reference
 
@@ -543,12 +904,19 @@ class RedactedCase:
         self._read = read
         self._values: dict[str, Any] = {}
         self.is_erased = case.is_erased
-        # Not victim data, and needed by the case-level rules (access.can on a redacted case).
         self.owner_org_id = case.owner_org_id
-        self.assigned_to_id = case.assigned_to_id
 
     def can_see(self, field: str) -> bool:
         return field in self.fields
+
+    def may(self, permission: Permission | str) -> bool:
+        """Does the grant this view came from allow ``permission`` on the case? (Templates ask
+        this before offering an action: never a button the relation cannot use.)"""
+        return permission in self.permissions
+
+    @property
+    def break_glass(self) -> bool:
+        return self.relation is Relation.BREAK_GLASS
 
     def __getattr__(self, name: str) -> Any:
         if name not in RedactedCase._FIELDS:
@@ -565,7 +933,8 @@ class RedactedCase:
 
 
 def redact(user: Any, case: Case) -> RedactedCase:
-    return RedactedCase(case, visible_fields(user, case))
+    """The view of an already loaded case for ``user`` (lists, search): :func:`grant_for`."""
+    return grant_for(user, case).view
 
 
 # -- refusals ------------------------------------------------------------------------------------
@@ -581,14 +950,19 @@ def refuse(action: str, *, case_id: uuid.UUID | None = None, status: int = 403, 
 
 
 __all__ = [
+    "CASE_PERMISSIONS",
+    "RELATION_PERMISSIONS",
     "ROLE_PERMISSIONS",
+    "CaseGrant",
+    "CaseState",
     "Permission",
     "RedactedCase",
+    "Relation",
     "Role",
     "case_scope",
+    "grant_for",
     "load_case",
     "redact",
     "route",
     "scoped_cases",
-    "visible_fields",
 ]

@@ -46,6 +46,8 @@ class Config:
     login_ip_max_attempts: int = 30
     login_ip_window_minutes: int = 15
     secure_cookies: bool = False
+    # Emergency (break-glass) accesses one supervisor may be granted per day (UTC).
+    break_glass_daily_cap: int = 3
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es")
     sql_echo: bool = False
@@ -110,7 +112,8 @@ class Config:
             if "CASEWORK_SECURE_COOKIES" not in env_vars:
                 overrides.setdefault("secure_cookies", True)
         else:
-            instance_path.mkdir(parents=True, exist_ok=True)
+            # The instance folder holds the development database, keyring and secret: owner only.
+            instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not database_url:
                 database_url = f"sqlite:///{instance_path / 'casework.sqlite3'}"
             if not secret_key:
@@ -124,6 +127,16 @@ class Config:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
 
         _rotation_settings(env, env_vars, overrides)
+        ints = {"break_glass_daily_cap": "CASEWORK_BREAK_GLASS_DAILY_CAP"}
+        for name, var in ints.items():
+            if name not in overrides and var in env_vars:
+                try:
+                    overrides[name] = int(env_vars[var])
+                except ValueError:
+                    raise ConfigError(f"{var} must be a whole number, not {env_vars[var]!r}") from None
+        if int(overrides.get("break_glass_daily_cap", 1)) < 0:
+            raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
+
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - known
         if unknown:

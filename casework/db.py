@@ -6,10 +6,12 @@ per request; services only ever ``flush``.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask, current_app, g
@@ -93,6 +95,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
+        else:
+            owner_only_database_file(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
@@ -111,6 +115,22 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cursor.close()
 
     return engine
+
+
+def owner_only_database_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite opens it (SQLite
+    gives its -wal and -shm files the database file's mode); tighten an existing looser one."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def init_app(app: Flask, url: str, echo: bool = False) -> Database:
@@ -216,4 +236,5 @@ def import_all_models() -> None:
     from casework.consent import models as _consent  # noqa: F401
     from casework.crypto import models as _crypto  # noqa: F401
     from casework.exports import models as _exports  # noqa: F401
+    from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401

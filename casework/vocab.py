@@ -536,6 +536,7 @@ ORGANISATION_KINDS = _list(
 ROLES = _list(
     "roles",
     ("admin", _l("Administrator")),
+    ("operator", _l("Platform operator")),
     ("supervisor", _l("Supervisor")),
     ("caseworker", _l("Caseworker")),
     ("partner", _l("Partner organisation staff")),

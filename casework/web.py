@@ -6,7 +6,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -29,6 +29,7 @@ bp = Blueprint("core", __name__)
 
 HOME_BY_ROLE = {
     "admin": "admin.index",
+    "operator": "admin.index",
     "supervisor": "reports.dashboard",
     "caseworker": "reports.dashboard",
     "partner": "partners.portal",
@@ -93,8 +94,16 @@ def set_language() -> Response:
 
 def _error_page(status: int) -> tuple[str, int]:
     message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500 if status >= 500 else 400])
+    extra: dict[str, Any] = {}
+    offer = g.get("break_glass_case_id") if has_request_context() else None
+    if status == 404 and offer is not None:
+        # The out-of-scope page of a case file: a supervisor may ask for emergency access
+        # (shown whether the case exists or not; access.load_case decides when).
+        from casework.audit.forms import BreakGlassForm
+
+        extra = {"break_glass_form": BreakGlassForm(formdata=None), "break_glass_case_id": offer}
     try:
-        return render_template("error.html", status=status, message=message), status
+        return render_template("error.html", status=status, message=message, **extra), status
     except Exception:  # noqa: BLE001 - the error page itself must never fail
         log.error("error page failed to render: %s", traceback.format_exc(limit=-1).splitlines()[-3:-1])
         try:
@@ -157,12 +166,13 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
-        # The user object itself, not the proxy: templates call can() a dozen times a page.
+        # No permission check without a case here: a page asks its case's grant (``case.may``);
+        # the navigation is the role's menu, which names no case.
         user = current_user._get_current_object() if has_request_context() else None
         return {
             "vocab": vocab,
             "Permission": Permission,
-            "can": lambda permission, case=None: access.can(user, permission, case),
+            "menu": access.menu(user) if user is not None else frozenset(),
             "ERASED": ERASED,
             "languages": vocab.languages_by_name(),
             "get_locale": get_locale,

@@ -192,7 +192,7 @@ def make_user(app: Flask, make_org: Callable[..., Any]) -> Callable[..., Any]:
                 must_change_password=False,
                 actor=None,
             )
-            if totp if totp is not None else role in ("admin", "supervisor"):
+            if totp if totp is not None else role in ("admin", "operator", "supervisor"):
                 user.totp_secret = pyotp.random_base32()
                 user.totp_enabled = True
             for key, value in fields.items():

@@ -47,8 +47,8 @@ class EraseForm(FlaskForm):
 @bp.route("/cases/<uuid:case_id>/erase", methods=["GET", "POST"])
 @route(Permission.CASE_ERASE, case_route=True)
 def erase(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
-    case = access.load_case(case_id, Permission.CASE_ERASE)
-    rcase = access.redact(current_user, case)
+    grant = access.load_case(case_id, Permission.CASE_ERASE)
+    case, rcase = grant.case, grant.view
     form = EraseForm(version_id=case.version_id)
     context = {"form": form, "case": rcase, "case_url": case_file_url(case.id), "conflict": False}
     if not form.validate_on_submit():
@@ -87,9 +87,9 @@ def erase(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
 @route(Permission.SUMMARY_PRINT, case_route=True)
 def subject_access(case_id: uuid.UUID) -> Response:
     """Everything held about the person, decrypted, as JSON: for their caseworker to hand over.
-    Only the owner organisation's staff (``access``: SUMMARY_PRINT is owner staff only, so not
-    partners and not break-glass access)."""
-    case = access.load_case(case_id, Permission.SUMMARY_PRINT)
+    Only the owner organisation's staff (``access.RELATION_PERMISSIONS``: SUMMARY_PRINT belongs
+    to the owner's relations, never a partner's or a break-glass visitor's)."""
+    case = access.load_case(case_id, Permission.SUMMARY_PRINT).case
     body = sar.to_json(sar.collect(case))
     audit.record("case.subject_access", target=case, case_id=case.id, details={"format": "json", "bytes": len(body)})
     session.commit()

@@ -40,8 +40,6 @@ PROFILE_CODED_FIELDS = (
     "recruiter_relationships", "abducted", "age_at_recruitment", "age_at_exploitation_start",
     "exploitation_began_on", "exploitation_ended_on", "origin_country", "transit_countries", "exploitation_countries",
 )  # fmt: skip
-# Plain (unencrypted) free text that might name someone close to the person: always cleared.
-SERVICE_FREE_TEXT = {"legal": ("representative",), "medical": ("referred_to",), "return": ("reception_organisation",)}
 
 
 class ErasureError(ValueError):
@@ -96,11 +94,19 @@ def erase_case(case: Case, reason: str, actor: Any, trigger: str = "manual") -> 
     keep_coded = research_consent_active(case.id)
     revoked = referral_services.revoke_open_referrals(case, actor, cause="case_erased")
     overrides.end_overrides(case, actor, cause="case_erased")
-    _clear_plain_free_text(case)
+    # Break-glass reasons are encrypted under the case's key (unreadable once it is gone);
+    # their ciphertext goes too, and every emergency access ends now.
+    now = utcnow()
     session.execute(
         update(BreakGlassAccess)
         .where(BreakGlassAccess.case_id == case.id)
-        .values(reason="[erased with the case]")
+        .values(reason_ct=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(BreakGlassAccess)
+        .where(BreakGlassAccess.case_id == case.id, BreakGlassAccess.expires_at > now)
+        .values(expires_at=now, ended_at=now)
         .execution_options(synchronize_session=False)
     )
     case.destroy_data_key()
@@ -122,22 +128,6 @@ def erase_case(case: Case, reason: str, actor: Any, trigger: str = "manual") -> 
         details={"trigger": trigger, "research_data_kept": keep_coded, "referrals_revoked": revoked},
     )
     return ErasureResult(case.id, case.reference, keep_coded, revoked)
-
-
-def _clear_plain_free_text(case: Case) -> None:
-    from casework.assistance.models import SERVICE_MODELS
-
-    for kind, columns in SERVICE_FREE_TEXT.items():
-        model = SERVICE_MODELS.get(kind)
-        present = [c for c in columns if model is not None and hasattr(model, c)]
-        if model is None or not present:
-            continue
-        ids = select(model.id).where(model.case_id == case.id)  # type: ignore[attr-defined]
-        session.execute(
-            update(model.__table__)  # type: ignore[attr-defined]
-            .where(model.__table__.c.id.in_(ids))  # type: ignore[attr-defined]
-            .values(dict.fromkeys(present))
-        )
 
 
 def _secure_delete_on() -> None:

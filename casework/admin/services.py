@@ -8,15 +8,18 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from casework import vocab
+from casework import access, vocab
 from casework.audit import writer as audit
 from casework.auth import passwords
 from casework.auth.models import Organisation, User
 from casework.auth.services import normalise_email
 from casework.db import session
 
+ALL_ORG_KINDS = ("lead_agency", "partner_ngo", "government", "research")
 ROLE_ORG_KINDS = {
-    "admin": ("lead_agency",),
+    # Every organisation may have its own administrators; the operator may sit in any.
+    "admin": ALL_ORG_KINDS,
+    "operator": ALL_ORG_KINDS,
     "supervisor": ("lead_agency", "government"),
     "caseworker": ("lead_agency", "government"),
     "partner": ("partner_ngo", "government"),
@@ -74,11 +77,19 @@ def create_user(
     must_change_password: bool,
     actor: Any,
 ) -> User:
-    """Create an account. Raises AccountError (duplicate email, role not allowed in the
-    organisation's kind) or PasswordPolicyError."""
+    """Create an account. ``actor`` None is the command line (any role, the operator's
+    included); an administrator creates accounts of its own organisation only, the operator
+    administrators only (``access.user_scope``). Raises AccountError (duplicate email, role
+    not allowed in the organisation's kind or to the actor, another organisation) or
+    PasswordPolicyError."""
     email = normalise_email(email)
     if role not in vocab.ROLES:
         raise AccountError(_("Unknown role."), "role")
+    if actor is not None:
+        if role not in access.assignable_roles(actor):
+            raise AccountError(_("You cannot give this role."), "role")
+        if not access.may_administer_organisation(actor, organisation.id):
+            raise AccountError(_("You can only create accounts in your own organisation."), "organisation_id")
     if "@" not in email or len(email) > 254:
         raise AccountError(_("Enter a valid email address."), "email")
     if organisation.kind not in ROLE_ORG_KINDS[role]:
@@ -93,13 +104,35 @@ def create_user(
         display_name=display_name,
         role=role,
         organisation=organisation,
-        password_hash=passwords.hash_password(password),
+        password_hash=passwords.hash_password(
+            password, passwords.context_for(email=email, name=display_name, organisation=organisation.name)
+        ),
         must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
     audit.record("user.create", target=user, actor=actor, details={"role": role})
+    _notify(user, "user.create", actor)
     return user
+
+
+def _notify(user: User, kind: str, actor: Any) -> None:
+    """Every administrator's action on an account is shown to its organisation's supervisors."""
+    if actor is None:
+        return  # the command line, run by whoever runs the host: audited, not an administrator's act
+    from casework.notifications import services as notices
+
+    notices.notify(user.organisation_id, kind, actor=actor, subject_user_id=user.id)
+
+
+def _check_administers(user: User, actor: Any) -> None:
+    """Raises AccountError unless ``actor`` administers ``user`` (views load only such users;
+    this holds for any other caller too)."""
+    if actor is None:
+        return
+    allowed = session.execute(select(User.id).where(User.id == user.id, access.user_scope(actor))).first()
+    if allowed is None:
+        raise AccountError(_("You do not administer this account."))
 
 
 # -- one-time passwords ---------------------------------------------------------------------------
@@ -202,18 +235,23 @@ def update_organisation(
         actor=actor,
         details={"changed": changed, "kind": kind, "active": active},
     )
+    if actor is not None:
+        from casework.notifications import services as notices
+
+        notices.notify(org.id, "org.update", actor=actor)
     session.flush()
     return changed
 
 
 # -- users --------------------------------------------------------------------------------------
 def active_admin_count(exclude_user: User | None = None, exclude_org: Organisation | None = None) -> int:
-    """Administrators who can still sign in (account and organisation active)."""
+    """Administrators and platform operators who can still sign in (account and organisation
+    active): while one remains, accounts can be administered."""
     query = (
         select(func.count())
         .select_from(User)
         .join(Organisation, User.organisation_id == Organisation.id)
-        .where(User.role == "admin", User.active.is_(True), Organisation.active.is_(True))
+        .where(User.role.in_(("admin", "operator")), User.active.is_(True), Organisation.active.is_(True))
     )
     if exclude_user is not None:
         query = query.where(User.id != exclude_user.id)
@@ -228,7 +266,7 @@ def _refuse_self(user: User, actor: Any, message: str) -> None:
 
 
 def _refuse_last_admin(user: User) -> None:
-    if user.role == "admin" and user.active and active_admin_count(exclude_user=user) == 0:
+    if user.role in ("admin", "operator") and user.active and active_admin_count(exclude_user=user) == 0:
         raise LastAdminError(_("This is the last active administrator: the system would have none."))
 
 
@@ -238,9 +276,12 @@ def change_role(user: User, role: str, actor: Any) -> None:
     Ends the user's sessions."""
     if role not in vocab.ROLES:
         raise AccountError(_("Unknown role."), "role")
+    _check_administers(user, actor)
     if role == user.role:
         raise AccountStateError(_("The account has this role already."), "role")
     _refuse_self(user, actor, _("You cannot change your own role; ask another administrator."))
+    if actor is not None and role not in access.assignable_roles(actor):
+        raise AccountError(_("You cannot give this role."), "role")
     if user.organisation.kind not in ROLE_ORG_KINDS[role]:
         raise AccountError(_("This role cannot belong to this kind of organisation."), "role")
     if role != "admin":
@@ -250,12 +291,14 @@ def change_role(user: User, role: str, actor: Any) -> None:
     # New duties may need two-factor enrolment, old pages must close: start over.
     user.session_epoch += 1
     audit.record("user.role_change", target=user, actor=actor, details={"from": old, "to": role})
+    _notify(user, "user.role_change", actor)
     session.flush()
 
 
 def deactivate_user(user: User, actor: Any) -> None:
     """Deactivate an account and end every session of it. Raises AccountError (own account)
     or LastAdminError, or AccountStateError when it is already deactivated."""
+    _check_administers(user, actor)
     if not user.active:
         raise AccountStateError(_("This account is already deactivated."))
     _refuse_self(user, actor, _("You cannot deactivate your own account; ask another administrator."))
@@ -263,18 +306,21 @@ def deactivate_user(user: User, actor: Any) -> None:
     user.active = False
     user.session_epoch += 1
     audit.record("user.deactivate", target=user, actor=actor)
+    _notify(user, "user.deactivate", actor)
     session.flush()
 
 
 def reactivate_user(user: User, actor: Any) -> None:
     """Let a deactivated account sign in again (and clear any lockout). Raises
     AccountStateError when it is active already."""
+    _check_administers(user, actor)
     if user.active:
         raise AccountStateError(_("This account is already active."))
     user.active = True
     user.failed_logins = 0
     user.locked_until = None
     audit.record("user.reactivate", target=user, actor=actor)
+    _notify(user, "user.reactivate", actor)
     session.flush()
 
 
@@ -282,6 +328,7 @@ def reset_password(user: User, actor: Any) -> str:
     """Give the account a new one-time password (returned, to be shown once) that must be
     changed at the next sign-in; clears any lockout and ends every session of the user.
     Raises AccountError for one's own account (the password page is for that)."""
+    _check_administers(user, actor)
     _refuse_self(user, actor, _("Change your own password on the password page."))
     password = generate_one_time_password()
     user.password_hash = passwords.hash_password(password)
@@ -290,6 +337,7 @@ def reset_password(user: User, actor: Any) -> str:
     user.locked_until = None
     user.session_epoch += 1
     audit.record("user.password_reset", target=user, actor=actor)
+    _notify(user, "user.password_reset", actor)
     session.flush()
     return password
 
@@ -298,10 +346,12 @@ def reset_two_factor(user: User, actor: Any) -> None:
     """Forget the account's authenticator (lost phone): the user enrols a new one at the next
     sign-in (mandatory for admins and supervisors). Ends every session of the user.
     Raises AccountError for one's own account (another administrator must do it)."""
+    _check_administers(user, actor)
     _refuse_self(user, actor, _("Ask another administrator to reset your two-factor authentication."))
     user.totp_secret = None
     user.totp_enabled = False
     user.totp_last_step = None
     user.session_epoch += 1
     audit.record("user.totp_reset", target=user, actor=actor)
+    _notify(user, "user.totp_reset", actor)
     session.flush()

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from casework import access, vocab
 from casework.access import Permission, route
 from casework.admin import services
 from casework.admin.forms import ConfirmForm, IdentityCheckedForm, RoleForm, UserCreateForm, UserFilterForm
@@ -26,15 +27,26 @@ from casework.db import session, utcnow
 
 
 def _organisation_choices(empty_label: str | None = None) -> list[tuple[str, str]]:
-    rows = session.execute(select(Organisation.id, Organisation.name).order_by(Organisation.name)).all()
-    choices = [(str(org_id), name) for org_id, name in rows]
+    """The organisations the current administrator creates accounts in: its own (the operator:
+    every one)."""
+    query = select(Organisation.id, Organisation.name).order_by(Organisation.name)
+    if access.role_of(current_user) is not access.Role.OPERATOR:
+        query = query.where(Organisation.id == current_user.organisation_id)
+    choices = [(str(org_id), name) for org_id, name in session.execute(query).all()]
     return [("", empty_label), *choices] if empty_label is not None else choices
 
 
+def _role_choices() -> list[tuple[str, str]]:
+    allowed = {role.value for role in access.assignable_roles(current_user)}
+    return [(code, label) for code, label in vocab.ROLES.choices() if code in allowed]
+
+
 def _load_user(user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
+    """An account the current administrator administers (access.user_scope), or a 404 audited
+    as a refusal: another organisation's accounts do not exist for it."""
+    user = session.execute(select(User).where(User.id == user_id, access.user_scope(current_user))).scalar_one_or_none()
     if user is None:
-        abort(404)
+        access.refuse("admin.user_load", status=404, reason="out_of_scope")
     return user
 
 
@@ -43,7 +55,7 @@ def _load_user(user_id: uuid.UUID) -> User:
 def users() -> str:
     form = UserFilterForm(formdata=request.args)
     form.organisation_id.choices = _organisation_choices(_("Any organisation"))
-    query = select(User).order_by(User.display_name, User.email)
+    query = select(User).where(access.user_scope(current_user)).order_by(User.display_name, User.email)
     if form.validate():
         if form.role.data:
             query = query.where(User.role == form.role.data)
@@ -74,6 +86,9 @@ def users() -> str:
 def user_new() -> str | tuple[str, int] | Response:
     form = UserCreateForm()
     form.organisation_id.choices = _organisation_choices(_("Choose an organisation"))
+    form.role.choices = _role_choices()
+    if request.method == "GET" and access.role_of(current_user) is access.Role.ADMIN:
+        form.organisation_id.data = str(current_user.organisation_id)
     if form.validate_on_submit():
         org = session.get(Organisation, uuid.UUID(form.organisation_id.data or ""))
         password = services.generate_one_time_password()
@@ -109,8 +124,10 @@ def _detail_forms(user: User) -> dict[str, FlaskForm]:
             return form_class(prefix=prefix)
         return form_class(formdata=None, prefix=prefix, **kwargs)
 
+    role_form = make(RoleForm, "admin.user_role", "role", role=user.role)
+    role_form.role.choices = _role_choices()  # type: ignore[attr-defined]
     return {
-        "role_form": make(RoleForm, "admin.user_role", "role", role=user.role),
+        "role_form": role_form,
         "active_form": make(ConfirmForm, "admin.user_deactivate" if user.active else "admin.user_reactivate", "act"),
         "password_form": make(IdentityCheckedForm, "admin.user_reset_password", "pw"),
         "totp_form": make(IdentityCheckedForm, "admin.user_reset_two_factor", "tf"),

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from casework import access
 from casework.access import Permission, route
 from casework.admin import services
 from casework.admin.forms import OrganisationCreateForm, OrganisationEditForm
@@ -47,7 +48,9 @@ def refusal_status(error: services.AccountError) -> int:
 def index() -> str:
     counts: dict[bool, int] = {
         bool(active): int(count)
-        for active, count in session.execute(select(User.active, func.count()).group_by(User.active))
+        for active, count in session.execute(
+            select(User.active, func.count()).where(access.user_scope(current_user)).group_by(User.active)
+        )
     }
     org_count = session.execute(select(func.count()).select_from(Organisation)).scalar_one()
     return render_template(

@@ -75,7 +75,9 @@ class LegalAssistance(Service):
     permit_expires_on: Mapped[date | None] = mapped_column(Date)
     proceeding_type: Mapped[str | None] = mapped_column(String(30))  # LEGAL_PROCEEDING_TYPES
     proceeding_outcome: Mapped[str | None] = mapped_column(String(30))  # LEGAL_OUTCOMES
-    representative: Mapped[str | None] = mapped_column(String(200))  # lawyer or legal NGO
+    # Lawyer or legal NGO: free text staff type, which may name the person's circle: encrypted.
+    representative_ct: Mapped[bytes | None] = mapped_column("representative", LargeBinary)
+    representative = EncryptedField[str]("representative_ct", TEXT)
 
 
 class MedicalAssistance(Service):
@@ -84,7 +86,8 @@ class MedicalAssistance(Service):
 
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
     care_types: Mapped[frozenset[str] | None] = mapped_column(CodeSet(vocab.MEDICAL_CARE_TYPES))
-    referred_to: Mapped[str | None] = mapped_column(String(200))
+    referred_to_ct: Mapped[bytes | None] = mapped_column("referred_to", LargeBinary)
+    referred_to = EncryptedField[str]("referred_to_ct", TEXT)
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     # Health information is special-category data: details are encrypted.
     details_ct: Mapped[bytes | None] = mapped_column("details", LargeBinary)
@@ -113,7 +116,8 @@ class ReturnAssistance(Service):
     risk_level: Mapped[str | None] = mapped_column(String(10))  # RISK_LEVELS
     risk_assessed_on: Mapped[date | None] = mapped_column(Date)
     reception_arranged: Mapped[bool | None] = mapped_column(Boolean)
-    reception_organisation: Mapped[str | None] = mapped_column(String(200))
+    reception_organisation_ct: Mapped[bytes | None] = mapped_column("reception_organisation", LargeBinary)
+    reception_organisation = EncryptedField[str]("reception_organisation_ct", TEXT)
     # The town a person returns to can locate them: encrypted.
     destination_locality_ct: Mapped[bytes | None] = mapped_column("destination_locality", LargeBinary)
     destination_locality = EncryptedField[str]("destination_locality_ct", TEXT)

@@ -66,22 +66,24 @@ class VersionConflict(Exception):
 
 
 # -- loading ---------------------------------------------------------------------------------------
-def load_service(service_id: uuid.UUID, permission: Permission, user: Any = None) -> Service:
-    """Load one service for ``user`` (the current user by default), authorised through its case.
+def load_service(service_id: uuid.UUID, permission: Permission, user: Any = None) -> tuple[Service, access.CaseGrant]:
+    """Load one service for ``user`` (the current user by default), with the user's grant on
+    its case.
 
     Aborts 404 when the service does not exist, its case is outside the user's scope, or the
     user is a partner and the service is not provided by its organisation; 403 when the case
-    is in scope but the user lacks ``permission`` on it (see :func:`access.load_case`).
+    is in scope but the user's relation does not allow ``permission`` (see
+    :func:`access.load_case`).
     """
     user = user if user is not None else current_user
     every_kind = with_polymorphic(Service, list(SERVICE_MODELS.values()))
     service = session.execute(select(every_kind).where(every_kind.id == service_id)).scalar_one_or_none()
     if service is None:
         abort(404)
-    access.load_case(service.case_id, permission, user=user)
+    grant = access.load_case(service.case_id, permission, user=user)
     if not access.may_reach_service(user, service.provider_org_id):
         access.refuse("service.load", case_id=service.case_id, status=404, reason="provider")
-    return service
+    return service, grant
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,36 +98,43 @@ class ServiceRow:
     ended_on: date | None
 
 
-def services_for_case(case_id: uuid.UUID, user: Any) -> list[ServiceRow]:
+def services_for_case(case: access.RedactedCase | uuid.UUID, user: Any) -> list[ServiceRow]:
     """The services of a case that ``user`` may see, oldest first, as table rows (one query on
-    the base table; no kind's own fields, nothing encrypted). Empty when the case is outside
-    the user's scope."""
+    the base table; no kind's own fields, nothing encrypted). ``case``: the view of the user's
+    grant (already decided: its permissions say whether the user reads the case), or a case id
+    (then scoped here). Empty when the user may not read the case."""
     stmt = (
         select(Service.id, Service.kind, Service.status, Organisation.name, Service.started_on, Service.ended_on)
-        .join(Case, Case.id == Service.case_id)
         .outerjoin(Organisation, Organisation.id == Service.provider_org_id)
-        .where(Service.case_id == case_id, access.case_scope(user), access.service_scope(user))
+        .where(access.service_scope(user))
         .order_by(Service.created_at, Service.id)
     )
+    if isinstance(case, access.RedactedCase):
+        if not case.may(Permission.CASE_READ):
+            return []
+        stmt = stmt.where(Service.case_id == case.id)
+    else:
+        stmt = stmt.join(Case, Case.id == Service.case_id).where(Service.case_id == case, access.case_scope(user))
     return [ServiceRow(*row) for row in session.execute(stmt)]
 
 
 # -- status --------------------------------------------------------------------------------------
-def allowed_statuses(current: str | None, user: Any) -> list[str]:
-    """Statuses a service in ``current`` may be given by ``user`` (the current one included),
-    in workflow order. ``current`` None: a new record, any status."""
+def allowed_statuses(current: str | None, grant: access.CaseGrant) -> list[str]:
+    """Statuses a service in ``current`` may be given under ``grant`` (the current one
+    included), in workflow order. ``current`` None: a new record, any status."""
     every = [c.code for c in vocab.SERVICE_STATUSES]
     if current is None:
         return every
-    if current in FINAL_STATUSES and access.has_permission(user, Permission.SERVICE_REOPEN):
+    if current in FINAL_STATUSES and grant.allows(Permission.SERVICE_REOPEN):
         return every
     reachable = TRANSITIONS.get(current, frozenset()) | {current}
     return [code for code in every if code in reachable]
 
 
-def check_transition(current: str | None, new: str, user: Any) -> None:
-    """Raises ServiceRefused (field ``status``) when ``user`` may not move ``current`` to ``new``."""
-    if new in allowed_statuses(current, user):
+def check_transition(current: str | None, new: str, grant: access.CaseGrant) -> None:
+    """Raises ServiceRefused (field ``status``) when ``grant`` does not allow moving ``current``
+    to ``new``."""
+    if new in allowed_statuses(current, grant):
         return
     if current in FINAL_STATUSES:
         raise ServiceRefused(
@@ -195,14 +204,17 @@ def _apply(service: Service, values: dict[str, Any]) -> list[str]:
     return changed
 
 
-def create_service(case_row: Case, kind: str, values: dict[str, Any], user: Any) -> Service:
-    """Record a new service of ``kind`` for a case the caller loaded with SERVICE_RECORD.
+def create_service(grant: access.CaseGrant, kind: str, values: dict[str, Any]) -> Service:
+    """Record a new service of ``kind`` on the case of ``grant`` (which must allow
+    SERVICE_RECORD; a 403 otherwise).
 
     Raises KeyError for an unknown kind, ServiceRefused when a rule refuses a value.
     """
+    grant.require(Permission.SERVICE_RECORD)
+    case_row, user = grant.case, grant.user
     model = SERVICE_MODELS[kind]
     values = dict(values)
-    check_transition(None, values["status"], user)
+    check_transition(None, values["status"], grant)
     provider = _resolve_provider(user, case_row, values.pop("provider_org_id", None), None)
     service = model(case=case_row, created_by_id=user.id)
     _apply(service, values)
@@ -216,16 +228,21 @@ def create_service(case_row: Case, kind: str, values: dict[str, Any], user: Any)
     return service
 
 
-def update_service(service: Service, values: dict[str, Any], user: Any, expected_version: int | None) -> list[str]:
-    """Change a service loaded through :func:`load_service`; returns the changed field names.
+def update_service(
+    grant: access.CaseGrant, service: Service, values: dict[str, Any], expected_version: int | None
+) -> list[str]:
+    """Change a service loaded through :func:`load_service` (with ``grant``, which must allow
+    SERVICE_RECORD); returns the changed field names.
 
     Raises VersionConflict when the record changed since ``expected_version`` (checked now and
     again by the database at flush), ServiceRefused when a rule refuses a value.
     """
+    grant.require(Permission.SERVICE_RECORD)
+    user = grant.user
     if expected_version != service.version_id:
         raise VersionConflict()
     values = dict(values)
-    check_transition(service.status, values["status"], user)
+    check_transition(service.status, values["status"], grant)
     requested = values.pop("provider_org_id", None)
     provider = _resolve_provider(user, service.case, requested, service.provider_org_id)
     changed = _apply(service, values)
@@ -245,14 +262,15 @@ def update_service(service: Service, values: dict[str, Any], user: Any, expected
     return changed
 
 
-def change_status(service: Service, new_status: str, user: Any, expected_version: int | None) -> bool:
+def change_status(grant: access.CaseGrant, service: Service, new_status: str, expected_version: int | None) -> bool:
     """Move a service to ``new_status``; returns False when it already had it.
 
     Raises VersionConflict and ServiceRefused as :func:`update_service`.
     """
+    grant.require(Permission.SERVICE_RECORD)
     if expected_version != service.version_id:
         raise VersionConflict()
-    check_transition(service.status, new_status, user)
+    check_transition(service.status, new_status, grant)
     if new_status == service.status:
         return False
     previous = service.status
@@ -267,11 +285,14 @@ def change_status(service: Service, new_status: str, user: Any, expected_version
     return True
 
 
-def add_follow_up(service: Service, values: dict[str, Any], user: Any) -> ReintegrationFollowUp:
-    """Add a follow-up visit to reintegration assistance loaded through :func:`load_service`.
+def add_follow_up(grant: access.CaseGrant, service: Service, values: dict[str, Any]) -> ReintegrationFollowUp:
+    """Add a follow-up visit to reintegration assistance loaded through :func:`load_service`
+    (``grant`` must allow SERVICE_RECORD).
 
     Raises ServiceRefused when the service is of another kind.
     """
+    grant.require(Permission.SERVICE_RECORD)
+    user = grant.user
     if not isinstance(service, ReintegrationAssistance):
         raise ServiceRefused(_("Follow-up visits belong to reintegration assistance."))
     with session.no_autoflush:  # the visit is not in the session until it is complete

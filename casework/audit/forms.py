@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from casework.audit.break_glass import MAX_REASON_LENGTH
 
 
+class BreakGlassSearchForm(FlaskForm):
+    """Find another organisation's case of a person by what identifies them (never by a case
+    reference, which could be guessed in sequence): the name with the date of birth, or an
+    identity document number. Posted, so no name reaches a URL."""
+
+    full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=400)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    document_number = StringField(_l("Identity document number"), validators=[Optional(), Length(max=60)])
+
+
 class BreakGlassForm(FlaskForm):
-    reference = StringField(
-        _l("Case reference"),
-        description=_l("For example CT-2026-000123."),
-        validators=[DataRequired(), Length(max=40)],
-    )
     reason = TextAreaField(
         _l("Why do you need this case now?"),
         description=_l(
@@ -36,6 +41,10 @@ class EventFilterForm(FlaskForm):
         choices=[("", _l("Any")), ("ok", _l("Done")), ("refused", _l("Refused")), ("failed", _l("Failed"))],
         validators=[Optional()],
     )
+
+
+class EndBreakGlassForm(FlaskForm):
+    """End an emergency access: nothing but the CSRF token."""
 
 
 class VerifyForm(FlaskForm):

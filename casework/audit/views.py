@@ -4,7 +4,9 @@
   in events: they carry ids and codes only).
 - ``/audit/cases/<case_id>``: who looked at or changed a case, for the supervisors of the
   organisation that owns it, with every break-glass grant and its reason.
-- ``/cases/break-glass``: a supervisor opens a case outside their scope with a written reason.
+- ``/cases/break-glass``: a supervisor finds another organisation's case of a person by the
+  person's identifiers, and asks for read-only emergency access with a written reason
+  (``/cases/<id>/break-glass``); ``/break-glass/<id>/end`` ends one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from casework import access
 from casework.access import Permission, route
 from casework.audit import break_glass
 from casework.audit import writer as audit
-from casework.audit.forms import BreakGlassForm, EventFilterForm, VerifyForm
+from casework.audit.forms import (
+    BreakGlassForm,
+    BreakGlassSearchForm,
+    EndBreakGlassForm,
+    EventFilterForm,
+    VerifyForm,
+)
 from casework.audit.models import AuditEvent
 from casework.audit.verify import PROBLEMS, verify_current_chain
 from casework.auth.models import Organisation, User
@@ -40,6 +48,8 @@ ACTION_LABELS: dict[str, Any] = {
     "case.view": _l("Opened the case"),
     "case.load": _l("Tried to open the case (refused)"),
     "case.break_glass": _l("Emergency access (break-glass)"),
+    "case.break_glass_end": _l("Emergency access ended"),
+    "case.break_glass_search": _l("Searched other organisations for emergency access"),
     "case.create": _l("Registered the case"),
     "case.update": _l("Changed the case"),
     "case.assign": _l("Assigned the case"),
@@ -129,8 +139,8 @@ def verify() -> Response:
 @bp.route("/audit/cases/<uuid:case_id>")
 @route(Permission.CASE_AUDIT_VIEW, case_route=True)
 def case_events(case_id: uuid.UUID) -> str:
-    case = access.load_case(case_id, Permission.CASE_AUDIT_VIEW)  # audited as a view of the case
-    redacted = access.redact(current_user, case)
+    grant = access.load_case(case_id, Permission.CASE_AUDIT_VIEW)  # audited as a view of the case
+    case = grant.case
     page = _page_number()
     rows, has_next = _page_of(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id.desc()), page
@@ -144,7 +154,7 @@ def case_events(case_id: uuid.UUID) -> str:
     ).all()
     return render_template(
         "audit/case_events.html",
-        case=redacted,
+        case=grant.view,
         events=rows,
         actors=actor_directory(rows),
         grants=grants,
@@ -163,28 +173,84 @@ def _case_url(case_id: uuid.UUID) -> str:
         return f"/cases/{case_id}"
 
 
+def _search_page(form: BreakGlassSearchForm, matches: list[break_glass.Match] | None, status: int) -> tuple[str, int]:
+    return render_template(
+        "audit/break_glass.html",
+        form=form,
+        matches=matches,
+        reason_form=BreakGlassForm(formdata=None),
+        grants=break_glass.active_grants(current_user),
+    ), status
+
+
 @bp.route("/cases/break-glass", methods=["GET", "POST"])
 @route(Permission.CASE_BREAK_GLASS)
-def break_glass_form() -> tuple[str, int] | Response:
+def break_glass_form() -> tuple[str, int]:
+    """Find another organisation's case of the person in front of you, by what identifies them."""
+    form = BreakGlassSearchForm()
+    if request.method == "GET":
+        return _search_page(form, None, 200)
+    if not form.validate():
+        return _search_page(form, None, 400)
+    strong = (form.full_name.data and form.date_of_birth.data) or form.document_number.data
+    if not strong:
+        form.full_name.errors = [
+            *form.full_name.errors,
+            _("Enter the full name with the date of birth, or an identity document number."),
+        ]
+        return _search_page(form, None, 400)
+    matches = break_glass.search(current_user, form.full_name.data, form.date_of_birth.data, form.document_number.data)
+    return _search_page(form, matches, 200)
+
+
+@bp.route("/cases/<uuid:case_id>/break-glass", methods=["POST"])
+@route(Permission.CASE_BREAK_GLASS, case_route=True)
+def break_glass_request(case_id: uuid.UUID) -> tuple[str, int] | Response:
+    """Ask for emergency access to one case (from a search result or the out-of-scope page)."""
     form = BreakGlassForm()
-    status = 200
+    status = 400
     if form.validate_on_submit():
         try:
-            grant = break_glass.grant_access(current_user, form.reference.data or "", form.reason.data or "")
+            grant = break_glass.grant_access(current_user, case_id, form.reason.data or "")
         except break_glass.BreakGlassRefused as exc:
             session.commit()  # an audited refusal must persist
-            form[exc.field].errors = [*form[exc.field].errors, str(exc)]
-            status = 400
+            form.reason.errors = [*form.reason.errors, str(exc)]
+            status = 429 if isinstance(exc, break_glass.BreakGlassCapReached) else 400
         else:
             session.commit()
             flash(
                 _(
-                    "Emergency access granted for %(hours)d hours. The case's organisation can see it and your reason.",
+                    "Emergency access granted for %(hours)d hours, to read only. The case's organisation "
+                    "is notified and can see your reason.",
                     hours=break_glass.GRANT_HOURS,
                 ),
                 "warning",
             )
             return redirect(_case_url(grant.case_id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("audit/break_glass.html", form=form, grants=break_glass.active_grants(current_user)), status
+    return render_template("audit/break_glass_request.html", form=form, case_id=case_id), status
+
+
+@bp.route("/break-glass/<uuid:grant_id>/end", methods=["POST"])
+@route(Permission.BREAK_GLASS_END)
+def end_break_glass(grant_id: uuid.UUID) -> Response:
+    """End an emergency access now: a supervisor of the case's organisation, or the visitor."""
+    case_id = session.execute(
+        select(BreakGlassAccess.case_id).where(BreakGlassAccess.id == grant_id)
+    ).scalar_one_or_none()
+    if case_id is None:
+        access.refuse("case.break_glass_end", status=404, reason="not_found")
+    grant = access.load_case(case_id, Permission.BREAK_GLASS_END)
+    if not EndBreakGlassForm().validate_on_submit():
+        flash(_("Your form expired. Please submit it again."), "error")
+        return redirect(url_for("core.home"))
+    try:
+        break_glass.end_access(grant, grant_id)
+    except LookupError:
+        session.rollback()
+        flash(_("This emergency access had already ended."), "info")
+    else:
+        session.commit()
+        flash(_("The emergency access ended."), "success")
+    if grant.relation is access.Relation.BREAK_GLASS:
+        return redirect(url_for("audit.break_glass_form"))
+    return redirect(url_for("notifications.index"))

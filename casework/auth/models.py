@@ -15,8 +15,9 @@ from casework.crypto import TEXT, DataKeyOwner, EncryptedField
 from casework.db import Base, UuidPrimaryKey, session, utcnow
 
 
-class Organisation(UuidPrimaryKey, Base):
-    """A lead agency, partner NGO, government body or research institution."""
+class Organisation(UuidPrimaryKey, DataKeyOwner, Base):
+    """A lead agency, partner NGO, government body or research institution. Owns a data key for
+    records that must outlive a case's own key (the reason a case was erased)."""
 
     __tablename__ = "organisations"
 
@@ -51,6 +52,11 @@ class User(UserMixin, UuidPrimaryKey, DataKeyOwner, Base):
     totp_secret_ct: Mapped[bytes | None] = mapped_column("totp_secret", LargeBinary)
     totp_secret = EncryptedField[str]("totp_secret_ct", TEXT)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Two-factor enrolment in progress: the new secret waits here (encrypted), never in the
+    # session cookie, until a code proves the authenticator holds it.
+    totp_pending_ct: Mapped[bytes | None] = mapped_column("totp_pending_secret", LargeBinary)
+    totp_pending_secret = EncryptedField[str]("totp_pending_ct", TEXT)
+    totp_pending_at: Mapped[datetime | None]
     # Highest TOTP time-step accepted so far: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

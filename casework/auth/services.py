@@ -20,7 +20,7 @@ from casework.crypto import blind_index
 from casework.db import session, utcnow
 
 TOTP_STEP_SECONDS = 30
-MFA_REQUIRED_ROLES = frozenset({"admin", "supervisor"})
+MFA_REQUIRED_ROLES = frozenset({"admin", "operator", "supervisor"})
 
 
 class LoginRefused(Exception):

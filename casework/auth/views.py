@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from casework.access import route
-from casework.auth import passwords, services, sessions
+from casework.auth import enrolment, passwords, services, sessions
 from casework.auth.forms import ChangePasswordForm, LoginForm, TotpSetupForm, TwoFactorForm
 from casework.auth.models import User
 from casework.db import session
@@ -113,15 +113,14 @@ def totp_setup() -> str | Response:
     if user.totp_enabled:
         flash(_("Two-factor authentication is already on for your account."), "info")
         return redirect(url_for("core.home"))
-    secret = flask_session.get("totp_setup_secret")
-    if not secret:
-        secret = flask_session["totp_setup_secret"] = services.new_totp_secret()
+    # The secret waits on the server, encrypted (never in the session cookie).
+    secret = enrolment.pending_secret(user)
+    session.commit()
     form = TotpSetupForm()
     status = 200
     if form.validate_on_submit():
-        if services.enable_totp(user, secret, form.code.data or ""):
+        if enrolment.finish(user, form.code.data or ""):
             session.commit()
-            flask_session.pop("totp_setup_secret", None)
             flash(_("Two-factor authentication is on."), "success")
             return redirect(url_for("core.home"))
         session.commit()  # the refused attempt stays on record
@@ -145,6 +144,8 @@ def change_password() -> str | Response:
     status = 200
     if form.validate_on_submit():
         try:
+            # The policy with the account's context words (e-mail, name, organisation) first.
+            passwords.check_policy(form.new_password.data or "", passwords.context_for(user))
             services.change_password(user, form.current_password.data or "", form.new_password.data or "")
         except services.LoginRefused:
             session.commit()

@@ -1,8 +1,9 @@
-"""What the case file page shows to one user: decided by access, assembled here.
+"""What the case file page shows to one user: decided by the request's access.CaseGrant,
+assembled here.
 
-Staff of the owner organisation see every section; a partner sees what its referrals' field
-scopes allow (access.redact), the notes its own organisation wrote, and the notes marked for
-sharing when its scope includes them: never the timeline, consents or other referrals.
+The case file is the owner organisation's page (and a break-glass visitor's, read-only): the
+grant allows ``CASE_FILE``. A partner never gets it (cases.view sends it to its portal's case
+page); every action the page offers is one the grant allows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 
 from casework import access
 from casework.access import Permission
@@ -40,26 +41,21 @@ class LinkedCase:
     can_open: bool
 
 
-def visible_notes(user: Any, case: Case, fields: frozenset[str]) -> list[NoteView]:
-    """The notes the user may read, newest first (bodies decrypted only for those)."""
-    condition: ColumnElement[bool]
-    if "notes" in fields:
-        condition = CaseNote.case_id == case.id
-    elif "shared_notes" in fields:
-        condition = or_(CaseNote.shareable.is_(True), CaseNote.author_org_id == user.organisation_id)
-    else:
-        condition = CaseNote.author_org_id == user.organisation_id
+def visible_notes(grant: access.CaseGrant) -> list[NoteView]:
+    """Every note of the case, newest first (the case file's readers see them all); bodies go
+    through the grant's free-text rendering."""
+    user = grant.user
     rows = session.execute(
         select(CaseNote, User.display_name)
         .outerjoin(User, User.id == CaseNote.author_id)
-        .where(CaseNote.case_id == case.id, condition)
+        .where(CaseNote.case_id == grant.case_id)
         .order_by(CaseNote.created_at.desc())
     )
     return [
         NoteView(
             id=note.id,
             created_at=note.created_at,
-            body=note.body,
+            body=grant.free_text(note.body),
             shareable=note.shareable,
             author_name=author,
             own_organisation=note.author_org_id == user.organisation_id,
@@ -81,37 +77,38 @@ def assign_choices(case: Case) -> list[tuple[str, str]]:
     return [(str(user.id), user.display_name) for user in assignable_users(case.owner_org_id)]
 
 
-def case_file_context(user: Any, case: Case, **form_overrides: Any) -> dict[str, Any]:
+def case_file_context(grant: access.CaseGrant, **form_overrides: Any) -> dict[str, Any]:
     """Template context of cases/view.html; ``form_overrides`` carry forms being re-shown
-    with their errors (note_form, assign_form, close_form, reopen_form)."""
-    redacted = access.redact(user, case)
-    fields = redacted.fields
-    staff = "assigned_to" in fields
+    with their errors (note_form, assign_form, close_form, reopen_form). Raises (403) unless
+    the grant allows the case file."""
+    grant.require(Permission.CASE_FILE)
+    case, user = grant.case, grant.user
     version = str(case.version_id)
     context: dict[str, Any] = {
-        "case": redacted,
+        "case": grant.view,
         "case_id": case.id,
-        "staff": staff,
-        "may_edit": staff and access.can(user, Permission.CASE_EDIT, case),
-        "may_add_note": access.can(user, Permission.NOTE_ADD, case),
-        "may_close": staff and access.can(user, Permission.CASE_CLOSE, case),
-        "may_assign": staff and access.can(user, Permission.CASE_ASSIGN, case),
-        "notes": visible_notes(user, case, fields),
-        "may_see_timeline": "timeline" in fields,
+        "staff": True,
+        "may_edit": grant.allows(Permission.CASE_EDIT),
+        "may_add_note": grant.allows(Permission.NOTE_ADD),
+        "may_close": grant.allows(Permission.CASE_CLOSE),
+        "may_assign": grant.allows(Permission.CASE_ASSIGN),
+        "may_audit": grant.allows(Permission.CASE_AUDIT_VIEW),
+        "break_glass_id": grant.break_glass_id,
+        "notes": visible_notes(grant),
+        "may_see_timeline": True,
         "assignee_name": None,
         "owner_org_name": None,
         "linked_case": None,
         "is_erased": case.is_erased,
     }
-    if staff:
-        # Both names in one round trip (the assignee's account row is not needed whole).
-        context["owner_org_name"], context["assignee_name"] = session.execute(
-            select(
-                select(Organisation.name).where(Organisation.id == case.owner_org_id).scalar_subquery(),
-                display_name_of(case.assigned_to_id),
-            )
-        ).one()
-        context["linked_case"] = linked_case(user, case)
+    # Both names in one round trip (the assignee's account row is not needed whole).
+    context["owner_org_name"], context["assignee_name"] = session.execute(
+        select(
+            select(Organisation.name).where(Organisation.id == case.owner_org_id).scalar_subquery(),
+            display_name_of(case.assigned_to_id),
+        )
+    ).one()
+    context["linked_case"] = linked_case(user, case)
     if context["may_add_note"]:
         context["note_form"] = form_overrides.get("note_form") or forms.NoteForm(formdata=None)
     if context["may_close"]:
@@ -129,4 +126,8 @@ def case_file_context(user: Any, case: Case, **form_overrides: Any) -> dict[str,
         )
         assign_form.assigned_to.choices = assign_choices(case)
         context["assign_form"] = assign_form
+    if grant.break_glass_id is not None:
+        from casework.audit.forms import EndBreakGlassForm
+
+        context["end_break_glass_form"] = EndBreakGlassForm(formdata=None)
     return context

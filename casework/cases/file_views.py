@@ -24,7 +24,7 @@ from casework.cases.profiles import ProfileDetails, update_profile, validate_pro
 from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
 from casework.cases.timeline import build_timeline
 from casework.cases.validation import add_rule_errors, apply_errors
-from casework.cases.views import _user, bp
+from casework.cases.views import bp
 from casework.db import session
 
 Page = tuple[str, int]
@@ -39,11 +39,13 @@ def _to_case_file(case: Case, anchor: str | None = None) -> Response:
     return redirect(url_for("cases.view", case_id=case.id, _anchor=anchor))
 
 
-def _case_file_again(user: Any, case: Case, status: int, **forms: Any) -> Page:
-    """The case file re-rendered with a small form's errors (after the request rolled back)."""
+def _case_file_again(grant: access.CaseGrant, status: int, **forms: Any) -> Page:
+    """The case file re-rendered with a small form's errors (after the request rolled back).
+    Only for a grant that allows the case file: never the staff page for anyone else."""
+    grant.require(Permission.CASE_FILE)
     session.rollback()
-    _audit_view(case, user, "case_file")
-    return render_template("cases/view.html", **case_file_context(user, case, **forms)), status
+    _audit_view(grant.case, grant.user, "case_file")
+    return render_template("cases/view.html", **case_file_context(grant, **forms)), status
 
 
 def _erased(case: Case) -> Response:
@@ -54,13 +56,12 @@ def _erased(case: Case) -> Response:
 @bp.route("/<uuid:case_id>")
 @route(Permission.CASE_READ, case_route=True)
 def view(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_READ, with_profile=True)
-    if access.role_of(user) is access.Role.PARTNER:
-        # Partners work from their portal's case page, which masks the victim's identifiers
-        # inside shared notes by the referral's scope.
-        return redirect(url_for("partners.case", case_id=case.id))
-    return render_template("cases/view.html", **case_file_context(user, case)), 200
+    grant = access.load_case(case_id, Permission.CASE_READ, with_profile=True)
+    if not grant.allows(Permission.CASE_FILE):
+        # A partner works from its portal's case page, which shows the referral's scope and
+        # masks free text; the organisation's case file is never rendered for it.
+        return redirect(url_for("partners.case", case_id=grant.case_id))
+    return render_template("cases/view.html", **case_file_context(grant)), 200
 
 
 @bp.route("/<uuid:case_id>/timeline")
@@ -68,13 +69,11 @@ def view(case_id: Any) -> Page | Response:
 def timeline(case_id: Any) -> Page | Response:
     """Everything that happened to the case, newest first: its own page, so that opening a case
     file does not read and render years of history (owner staff and break-glass only)."""
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_READ)
-    redacted = access.redact(user, case)
-    if not redacted.can_see("timeline"):
+    grant = access.load_case(case_id, Permission.CASE_READ)
+    if not grant.allows(Permission.CASE_FILE):
         # Partners never see the timeline: their portal's case page is what they may see.
-        return redirect(url_for("partners.case", case_id=case.id))
-    return render_template("cases/timeline.html", case=redacted, timeline=build_timeline(case)), 200
+        return redirect(url_for("partners.case", case_id=grant.case_id))
+    return render_template("cases/timeline.html", case=grant.view, timeline=build_timeline(grant.case)), 200
 
 
 # -- identity and coded profile ---------------------------------------------------------------
@@ -82,16 +81,17 @@ def _details_form(case: Case) -> CaseEditForm:
     return CaseEditForm(formdata=None, data=asdict(CaseDetails.from_case(case)), version_id=str(case.version_id))
 
 
-def _edit_page(user: Any, case: Case, form: CaseEditForm, status: int) -> Page:
-    return render_template("cases/edit.html", form=form, case=access.redact(user, case)), status
+def _edit_page(grant: access.CaseGrant, form: CaseEditForm, status: int) -> Page:
+    return render_template("cases/edit.html", form=form, case=grant.view), status
 
 
-def _conflict_page(user: Any, case: Case, rows: list[conflict.ConflictRow], form: Any, kind: str) -> Page:
+def _conflict_page(grant: access.CaseGrant, rows: list[conflict.ConflictRow], form: Any, kind: str) -> Page:
     """409: the saved version beside the unsaved one; the form now carries the saved version
     number, so sending it again (after merging) deliberately replaces what was saved."""
-    _audit_view(case, user, "conflict")
+    case = grant.case
+    _audit_view(case, grant.user, "conflict")
     form.version_id.data = str(case.version_id)
-    context = {"case": access.redact(user, case), "rows": rows, "form": form, "kind": kind}
+    context = {"case": grant.view, "rows": rows, "form": form, "kind": kind}
     if kind == "assign":
         form.assigned_to.choices = assign_choices(case)
     return render_template("cases/conflict.html", updated_at=case.updated_at, **context), 409
@@ -100,27 +100,27 @@ def _conflict_page(user: Any, case: Case, rows: list[conflict.ConflictRow], form
 @bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
 @route(Permission.CASE_EDIT, case_route=True)
 def edit(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_EDIT)
+    grant = access.load_case(case_id, Permission.CASE_EDIT)
+    case, user = grant.case, grant.user
     if case.is_erased:
         return _erased(case)
     if request.method == "GET":
         # load_case has put this page view on record (a GET of a case page).
-        return _edit_page(user, case, _details_form(case), 200)
+        return _edit_page(grant, _details_form(case), 200)
     form = CaseEditForm()
     if not form.validate():
         add_rule_errors(form, lambda: services.validate_details(CaseDetails.from_form(form)))
-        return _edit_page(user, case, form, 400)
+        return _edit_page(grant, form, 400)
     try:
         changed = services.update_case(case, CaseDetails.from_form(form), parse_version(form.version_id.data), user)
         session.commit()
     except (VersionConflict, StaleDataError):
         session.rollback()
-        return _conflict_page(user, case, conflict.compare(_details_form(case), form), form, "details")
+        return _conflict_page(grant, conflict.compare(_details_form(case), form), form, "details")
     except InputErrors as refused:
         session.rollback()
         apply_errors(form, refused.errors)
-        return _edit_page(user, case, form, 400)
+        return _edit_page(grant, form, 400)
     except CaseErased:
         session.rollback()
         return _erased(case)
@@ -136,34 +136,34 @@ def _profile_form(case: Case) -> ProfileForm:
     return form
 
 
-def _profile_page(user: Any, case: Case, form: ProfileForm, status: int) -> Page:
-    return render_template("cases/profile.html", form=form, case=access.redact(user, case)), status
+def _profile_page(grant: access.CaseGrant, form: ProfileForm, status: int) -> Page:
+    return render_template("cases/profile.html", form=form, case=grant.view), status
 
 
 @bp.route("/<uuid:case_id>/profile", methods=["GET", "POST"])
 @route(Permission.CASE_EDIT, case_route=True)
 def profile(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_EDIT)
+    grant = access.load_case(case_id, Permission.CASE_EDIT)
+    case, user = grant.case, grant.user
     if case.is_erased:
         return _erased(case)
     if request.method == "GET":
         # load_case has put this page view on record (a GET of a case page).
-        return _profile_page(user, case, _profile_form(case), 200)
+        return _profile_page(grant, _profile_form(case), 200)
     form = ProfileForm()
     if not form.validate():
         add_rule_errors(form, lambda: validate_profile(ProfileDetails.from_form(form)))
-        return _profile_page(user, case, form, 400)
+        return _profile_page(grant, form, 400)
     try:
         changed = update_profile(case, ProfileDetails.from_form(form), parse_version(form.version_id.data), user)
         session.commit()
     except (VersionConflict, StaleDataError):
         session.rollback()
-        return _conflict_page(user, case, conflict.compare(_profile_form(case), form), form, "profile")
+        return _conflict_page(grant, conflict.compare(_profile_form(case), form), form, "profile")
     except InputErrors as refused:
         session.rollback()
         apply_errors(form, refused.errors)
-        return _profile_page(user, case, form, 400)
+        return _profile_page(grant, form, 400)
     except CaseErased:
         session.rollback()
         return _erased(case)
@@ -175,8 +175,8 @@ def profile(case_id: Any) -> Page | Response:
 @bp.route("/<uuid:case_id>/notes", methods=["POST"])
 @route(Permission.NOTE_ADD, case_route=True)
 def add_note(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.NOTE_ADD)
+    grant = access.load_case(case_id, Permission.NOTE_ADD)
+    case, user = grant.case, grant.user
     form = NoteForm()
     if form.validate():
         try:
@@ -190,7 +190,7 @@ def add_note(case_id: Any) -> Page | Response:
         else:
             flash(_("Note added."), "success")
             return _to_case_file(case, "notes")
-    return _case_file_again(user, case, 400, note_form=form)
+    return _case_file_again(grant, 400, note_form=form)
 
 
 # -- status and assignment ----------------------------------------------------------------------
@@ -208,8 +208,8 @@ def _status_rows(case: Case, status: str, closed_on: Any) -> list[conflict.Confl
 @bp.route("/<uuid:case_id>/close", methods=["POST"])
 @route(Permission.CASE_CLOSE, case_route=True)
 def close(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_CLOSE)
+    grant = access.load_case(case_id, Permission.CASE_CLOSE)
+    case, user = grant.case, grant.user
     form = CloseForm()
     if form.validate():
         try:
@@ -217,20 +217,20 @@ def close(case_id: Any) -> Page | Response:
             session.commit()
         except (VersionConflict, StaleDataError):
             session.rollback()
-            return _conflict_page(user, case, _status_rows(case, "closed", form.closed_on.data), form, "close")
+            return _conflict_page(grant, _status_rows(case, "closed", form.closed_on.data), form, "close")
         except InputErrors as refused:
             apply_errors(form, refused.errors)
         else:
             flash(_("The case is closed."), "success")
             return _to_case_file(case)
-    return _case_file_again(user, case, 400, close_form=form)
+    return _case_file_again(grant, 400, close_form=form)
 
 
 @bp.route("/<uuid:case_id>/reopen", methods=["POST"])
 @route(Permission.CASE_CLOSE, case_route=True)
 def reopen(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_CLOSE)
+    grant = access.load_case(case_id, Permission.CASE_CLOSE)
+    case, user = grant.case, grant.user
     form = ReopenForm()
     if form.validate():
         try:
@@ -238,7 +238,7 @@ def reopen(case_id: Any) -> Page | Response:
             session.commit()
         except (VersionConflict, StaleDataError):
             session.rollback()
-            return _conflict_page(user, case, _status_rows(case, "open", None), form, "reopen")
+            return _conflict_page(grant, _status_rows(case, "open", None), form, "reopen")
         except InputErrors as refused:
             for messages in refused.errors.values():
                 for message in messages:
@@ -246,14 +246,14 @@ def reopen(case_id: Any) -> Page | Response:
         else:
             flash(_("The case is open again."), "success")
             return _to_case_file(case)
-    return _case_file_again(user, case, 400, reopen_form=form)
+    return _case_file_again(grant, 400, reopen_form=form)
 
 
 @bp.route("/<uuid:case_id>/assign", methods=["POST"])
 @route(Permission.CASE_ASSIGN, case_route=True)
 def assign(case_id: Any) -> Page | Response:
-    user = _user()
-    case = access.load_case(case_id, Permission.CASE_ASSIGN)
+    grant = access.load_case(case_id, Permission.CASE_ASSIGN)
+    case, user = grant.case, grant.user
     form = AssignForm()
     choices = assign_choices(case)
     form.assigned_to.choices = choices
@@ -267,13 +267,13 @@ def assign(case_id: Any) -> Page | Response:
             names = dict(choices)
             theirs = case.assignee.display_name if case.assignee is not None else ""
             rows = [conflict.ConflictRow("assigned_to", _("Assigned to"), theirs, names.get(form.assigned_to.data, ""))]
-            return _conflict_page(user, case, rows, form, "assign")
+            return _conflict_page(grant, rows, form, "assign")
         except InputErrors as refused:
             apply_errors(form, refused.errors)
         else:
             flash(_("The case was assigned.") if changed else _("Nothing was changed."), "success")
             return _to_case_file(case)
-    return _case_file_again(user, case, 400, assign_form=form)
+    return _case_file_again(grant, 400, assign_form=form)
 
 
 def _uuid(raw: str | None) -> uuid.UUID | None:

@@ -19,7 +19,7 @@ from casework.db import Base, UuidPrimaryKey, utcnow
 from casework.types import CodeSet, CodeTuple
 
 if TYPE_CHECKING:
-    from casework.auth.models import User
+    from casework.auth.models import Organisation, User
 
 
 class CaseOwned:
@@ -63,9 +63,11 @@ class Case(UuidPrimaryKey, DataKeyOwner, Base):
     # A caseworker may link a registration to an earlier case of the same person.
     linked_case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
     erased_at: Mapped[datetime | None]
-    # Why the case was erased (casework.admin.retention): about the decision, never the person,
-    # and kept plain so that it stays readable after the data key is destroyed.
-    erasure_reason: Mapped[str | None] = mapped_column(String(1000))
+    # Why the case was erased (casework.admin.retention): encrypted under the owner
+    # organisation's data key, not the case's, so that it stays readable after the case's key
+    # is destroyed.
+    erasure_reason_ct: Mapped[bytes | None] = mapped_column("erasure_reason", LargeBinary)
+    erasure_reason = EncryptedField[str]("erasure_reason_ct", TEXT, key_owner="owner_organisation")
 
     # -- identifying: encrypted ----------------------------------------------------------
     given_name_ct: Mapped[bytes | None] = mapped_column("given_name", LargeBinary)
@@ -116,6 +118,7 @@ class Case(UuidPrimaryKey, DataKeyOwner, Base):
     )
     # Lists eager-load the assignee (joinedload) so a page never runs one query per row.
     assignee: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    owner_organisation: Mapped[Organisation] = relationship(foreign_keys=[owner_org_id])
     linked_case: Mapped[Case | None] = relationship(remote_side="Case.id", foreign_keys=[linked_case_id])
 
     __mapper_args__ = {"version_id_col": version_id}
@@ -202,17 +205,34 @@ class CaseNote(UuidPrimaryKey, CaseOwned, Base):
     case: Mapped[Case] = relationship(back_populates="notes")
 
 
-class BreakGlassAccess(UuidPrimaryKey, Base):
-    """A supervisor's time-limited access to a case outside their normal scope.
+class BreakGlassAccess(UuidPrimaryKey, CaseOwned, Base):
+    """A supervisor's time-limited, read-only access to another organisation's case.
 
-    Only granted with a written reason; audited and shown to the case's owner organisation.
-    The reason is about the access, not the victim, and is kept plain so the owner can read it.
+    Only granted with a written reason (encrypted under the case's key: the owner organisation
+    reads it; erasing the case shreds it), capped per supervisor and day, shown to the owner
+    organisation's supervisors, who may end it early (``ended_at``).
     """
 
     __tablename__ = "break_glass_access"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(1000))
+    reason_ct: Mapped[bytes | None] = mapped_column("reason", LargeBinary)
+    reason = EncryptedField[str]("reason_ct", TEXT)
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship()
+
+
+class BreakGlassDailyCount(Base):
+    """Emergency accesses granted to one supervisor on one day (UTC): the cap is checked and
+    counted in one conditional UPDATE, so concurrent requests cannot exceed it."""
+
+    __tablename__ = "break_glass_daily_counts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grants: Mapped[int] = mapped_column(Integer, default=0)

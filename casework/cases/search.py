@@ -174,7 +174,9 @@ def search_cases(
 ) -> list[CaseRow]:
     """Exact search: every given criterion must match (name and date of birth together use the
     name + date of birth index). Limited to the user's scope; at most MAX_SEARCH_RESULTS."""
-    indexes = compute_indexes(full_name, None, date_of_birth, document_number)
+    # Under the user's organisation's key: a search finds its own organisation's cases only
+    # (another organisation's are reached by emergency access, casework.audit.break_glass).
+    indexes = compute_indexes(full_name, None, date_of_birth, document_number, user.organisation_id)
     conditions: list[ColumnElement[bool]] = [access.case_scope(user)]
     if full_name:
         wanted = indexes.name_dob if date_of_birth is not None else indexes.name

@@ -174,21 +174,28 @@ class BlindIndexes:
     document: str | None
 
 
-def compute_indexes(given_name: Any, family_name: Any, date_of_birth: Any, document_number: Any) -> BlindIndexes:
+def compute_indexes(
+    given_name: Any, family_name: Any, date_of_birth: Any, document_number: Any, organisation_id: uuid.UUID
+) -> BlindIndexes:
+    """The blind indexes of an identity, under ``organisation_id``'s own blind-index key (the
+    same person in two organisations gets unrelated values)."""
+    key = blind_index.organisation_key(organisation_id)
     given = given_name if isinstance(given_name, str) else None
     family = family_name if isinstance(family_name, str) else None
     born = date_of_birth.isoformat() if isinstance(date_of_birth, date) else None
     document = document_number if isinstance(document_number, str) else None
     return BlindIndexes(
-        name=blind_index.name_index(given, family),
-        name_dob=blind_index.name_dob_index(given, family, born),
-        document=blind_index.document_index(document),
+        name=blind_index.name_index(given, family, key),
+        name_dob=blind_index.name_dob_index(given, family, born, key),
+        document=blind_index.document_index(document, key),
     )
 
 
 def refresh_blind_indexes(case: Case) -> None:
     """Recompute the case's blind indexes from its current (decrypted) identity."""
-    indexes = compute_indexes(case.given_name, case.family_name, case.date_of_birth, case.document_number)
+    indexes = compute_indexes(
+        case.given_name, case.family_name, case.date_of_birth, case.document_number, case.owner_org_id
+    )
     case.name_bidx = indexes.name
     case.name_dob_bidx = indexes.name_dob
     case.document_bidx = indexes.document
@@ -213,7 +220,9 @@ class DuplicateCandidate:
 
 def find_duplicates(actor: Any, details: CaseDetails, exclude_id: uuid.UUID | None = None) -> list[DuplicateCandidate]:
     """Cases of the actor's organisation whose blind indexes equal those of ``details``."""
-    indexes = compute_indexes(details.given_name, details.family_name, details.date_of_birth, details.document_number)
+    indexes = compute_indexes(
+        details.given_name, details.family_name, details.date_of_birth, details.document_number, actor.organisation_id
+    )
     conditions = []
     if indexes.name:
         conditions.append(Case.name_bidx == indexes.name)

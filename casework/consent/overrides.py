@@ -41,10 +41,16 @@ MAX_DAYS = 7
 END_CAUSES = ("ended_by_hand", "person_decided", "referral_ended", "case_erased")
 
 
-def validate(case: Case, organisation_id: uuid.UUID | None, reason: str, expires_on: date | None) -> dict[str, str]:
-    """The override's own rules; field -> message (empty when valid)."""
+def validate(
+    case: Case, organisation_id: uuid.UUID | None, reason: str, expires_on: date | None, *, actor: Any
+) -> dict[str, str]:
+    """The override's own rules; field -> message (empty when valid). Only a supervisor of the
+    organisation that owns the case may override: never another organisation's supervisor
+    (a break-glass visitor), whatever reached this function."""
     today = date.today()
     errors: dict[str, str] = {}
+    if getattr(actor, "organisation_id", None) != case.owner_org_id or getattr(actor, "role", None) != "supervisor":
+        errors[""] = _("Only a supervisor of the case's own organisation can override consent.")
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_CHARS:
         errors["reason"] = _(

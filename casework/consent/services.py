@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from casework import vocab
+from casework.access import CaseGrant, Permission
 from casework.audit import writer as audit
 from casework.auth.models import Organisation
 from casework.cases.models import Case
@@ -172,13 +173,17 @@ def validate(case: Case, data: ConsentInput, today: date | None = None) -> dict[
     return errors
 
 
-def record_consent(case: Case, data: ConsentInput, actor: Any) -> Consent:
-    """Record a consent decision. Raises ConsentError when a rule is broken.
+def record_consent(grant: CaseGrant, data: ConsentInput) -> Consent:
+    """Record a consent decision in the person's name, on the case of ``grant`` (which must
+    allow CONSENT_RECORD: never a break-glass visitor, never a partner; refused with a 403
+    otherwise). Raises ConsentError when a rule is broken.
 
     A new decision on sharing with an organisation also acts on referrals: a refusal revokes
     the open referrals to it and ends any emergency override; a grant attaches open referrals
     that rested on an override to this consent (the person's own decision now governs).
     """
+    grant.require(Permission.CONSENT_RECORD)
+    case, actor = grant.case, grant.user
     errors = validate(case, data)
     if errors:
         raise ConsentError(errors)
@@ -227,14 +232,19 @@ def _apply_sharing_decision(case: Case, organisation_id: uuid.UUID, consent: Con
     overrides.end_overrides(case, actor, cause="person_decided", organisation_id=organisation_id)
 
 
-def withdraw_consent(consent: Consent, withdrawn_on: date, actor: Any) -> int:
-    """Record the withdrawal of a consent. Returns how many referrals it revoked.
+def withdraw_consent(grant: CaseGrant, consent: Consent, withdrawn_on: date) -> int:
+    """Record the withdrawal of a consent of the case of ``grant`` (which must allow
+    CONSENT_RECORD). Returns how many referrals it revoked.
 
     Raises ConsentError for a date in the future or before the consent was given, and
     ConsentConflict when it was already withdrawn or was a refusal. Withdrawing consent to
     share ends the partner's access at once: the access policy reads the records on every
     request, and the open referrals resting on it are revoked here too.
     """
+    grant.require(Permission.CONSENT_RECORD)
+    if consent.case_id != grant.case_id:
+        raise ConsentConflict("the consent belongs to another case")
+    actor = grant.user
     if consent.withdrawn_on is not None:
         raise ConsentConflict("already withdrawn")
     if consent.decision != "granted":

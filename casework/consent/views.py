@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import exists, select
 from werkzeug.wrappers import Response
 
@@ -110,9 +109,10 @@ def _template_helpers() -> dict[str, Any]:
 @bp.route("/cases/<uuid:case_id>/consents")
 @route(Permission.CONSENT_RECORD, case_route=True)
 def index(case_id: uuid.UUID) -> str:
-    case = access.load_case(case_id, Permission.CASE_READ)
-    rcase = access.redact(current_user, case)
-    return render_template("consent/index.html", case=rcase, case_url=optional_url("cases.view", case_id=case.id))
+    grant = access.load_case(case_id, Permission.CONSENT_RECORD)
+    return render_template(
+        "consent/index.html", case=grant.view, case_url=optional_url("cases.view", case_id=grant.case_id)
+    )
 
 
 def _organisation_choices(case: Case) -> list[tuple[str, str]]:
@@ -130,10 +130,10 @@ def _to_uuid(value: str | None) -> uuid.UUID | None:
 @bp.route("/cases/<uuid:case_id>/consents/new", methods=["GET", "POST"])
 @route(Permission.CONSENT_RECORD, case_route=True)
 def record(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
-    case = access.load_case(case_id, Permission.CONSENT_RECORD)
+    grant = access.load_case(case_id, Permission.CONSENT_RECORD)
+    case, rcase = grant.case, grant.view
     form = ConsentForm()
     form.organisation_id.choices = _organisation_choices(case)
-    rcase = access.redact(current_user, case)
     if form.validate_on_submit():
         data = services.ConsentInput(
             purpose=form.purpose.data or "",
@@ -147,7 +147,7 @@ def record(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
             notes=form.notes.data or None,
         )
         try:
-            services.record_consent(case, data, current_user)
+            services.record_consent(grant, data)
         except services.ConsentError as exc:
             session.rollback()
             _attach_errors(form, exc.errors)
@@ -167,27 +167,27 @@ def _attach_errors(form: Any, errors: dict[str, str]) -> None:
             flash(message, "error")
 
 
-def _load_consent(consent_id: uuid.UUID, permission: Permission) -> tuple[Case, Consent]:
+def _load_consent(consent_id: uuid.UUID, permission: Permission) -> tuple[access.CaseGrant, Consent]:
     case_id = session.execute(select(Consent.case_id).where(Consent.id == consent_id)).scalar_one_or_none()
     if case_id is None:
         access.refuse("consent.load", status=404, reason="not_found")
-    case = access.load_case(case_id, permission)
+    grant = access.load_case(case_id, permission)
     consent = session.get(Consent, consent_id)
     if consent is None:  # deleted with its case meanwhile
         access.refuse("consent.load", status=404, reason="not_found")
-    return case, consent
+    return grant, consent
 
 
 @bp.route("/consents/<uuid:consent_id>/withdraw", methods=["GET", "POST"])
 @route(Permission.CONSENT_RECORD)
 def withdraw(consent_id: uuid.UUID) -> str | Response | tuple[str, int]:
-    case, consent = _load_consent(consent_id, Permission.CONSENT_RECORD)
-    rcase = access.redact(current_user, case)
+    grant, consent = _load_consent(consent_id, Permission.CONSENT_RECORD)
+    case, rcase = grant.case, grant.view
     form = WithdrawConsentForm()
     context = {"form": form, "case": rcase, "consent": consent}
     if form.validate_on_submit():
         try:
-            revoked = services.withdraw_consent(consent, form.withdrawn_on.data, current_user)  # type: ignore[arg-type]
+            revoked = services.withdraw_consent(grant, consent, form.withdrawn_on.data)  # type: ignore[arg-type]
         except services.ConsentError as exc:
             session.rollback()
             _attach_errors(form, exc.errors)

@@ -2,6 +2,11 @@
 
 The HMAC key is separate from the encryption keys, so an index value reveals nothing without
 it; values are truncated to 128 bits (collisions only ever add a candidate to review).
+
+Cases are indexed under their organisation's own key (:func:`organisation_key`, derived from
+the keyring's blind-index key with HKDF and the organisation's id): the same person registered
+by two organisations gets unrelated index values, so a copy of the database links nothing
+across organisations. Duplicate checks and searches stay within one organisation.
 """
 
 from __future__ import annotations
@@ -9,9 +14,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import unicodedata
+import uuid
 
-from casework.crypto.keyring import get_keyring
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from casework.crypto.keyring import Keyring, get_keyring
 
 INDEX_HEX_CHARS = 32
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—'’`´.,_/]+")
@@ -35,6 +45,32 @@ def normalise_name(name: str) -> str:
 def normalise_document(number: str) -> str:
     """Document numbers: folded, keeping only letters and digits ('AB 12-345' == 'ab12345')."""
     return _DOCUMENT_NOISE.sub("", fold(number))
+
+
+_ORG_KEYS: dict[tuple[int, uuid.UUID], bytes] = {}
+_ORG_KEYS_LOCK = threading.Lock()
+
+
+def derive_organisation_key(blind_index_key: bytes, organisation_id: uuid.UUID) -> bytes:
+    """HKDF-SHA256 of the keyring's blind-index key, bound to one organisation."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"casework|blind-index|organisation|" + organisation_id.bytes,
+    ).derive(blind_index_key)
+
+
+def organisation_key(organisation_id: uuid.UUID, keyring: Keyring | None = None) -> bytes:
+    """The blind-index key of one organisation (derived once per process)."""
+    keyring = keyring or get_keyring()
+    cache_key = (id(keyring), organisation_id)
+    key = _ORG_KEYS.get(cache_key)
+    if key is None:
+        key = derive_organisation_key(keyring.blind_index_key, organisation_id)
+        with _ORG_KEYS_LOCK:
+            _ORG_KEYS[cache_key] = key
+    return key
 
 
 def compute(purpose: str, normalised: str, key: bytes | None = None) -> str:

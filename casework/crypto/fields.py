@@ -240,9 +240,13 @@ class EncryptedField(Generic[T]):
     owner is not yet known (a new row created with only a foreign key).
     """
 
-    def __init__(self, column_attr: str, codec: Codec[T]) -> None:
+    def __init__(self, column_attr: str, codec: Codec[T], key_owner: str | None = None) -> None:
         self.column_attr = column_attr
         self.codec = codec
+        # The attribute naming another DataKeyOwner whose key encrypts this field instead of the
+        # model's own (e.g. a case's erasure reason, kept under its organisation's key so that
+        # it stays readable once the case's key is destroyed).
+        self.key_owner = key_owner
         self.name = ""
         self.blob_key = ""
         self._ad_prefix: dict[type, _AdPrefix] = {}
@@ -261,7 +265,11 @@ class EncryptedField(Generic[T]):
 
     def _location(self, cls: type) -> _AdPrefix:
         column = cls.__mapper__.columns[self.column_attr]  # type: ignore[attr-defined]
-        owns_key = issubclass(cls, DataKeyOwner) and cls._encryption_owner is DataKeyOwner._encryption_owner
+        owns_key = (
+            self.key_owner is None
+            and issubclass(cls, DataKeyOwner)
+            and cls._encryption_owner is DataKeyOwner._encryption_owner
+        )
         prefix = self._ad_prefix[cls] = _AdPrefix(field_ad_prefix(column.table.name, column.name), owns_key)
         return prefix
 
@@ -305,7 +313,7 @@ class EncryptedField(Generic[T]):
         ):
             aead = cached[1]
         else:
-            key_owner = instance._encryption_owner()
+            key_owner = self.owner_of(instance)
             aead = key_owner.data_key() if key_owner is not None else None
             if aead is None:
                 if key_owner is not None and key_owner.is_erased:
@@ -316,10 +324,16 @@ class EncryptedField(Generic[T]):
         plain_cache[self.blob_key] = blob
         return value
 
+    def owner_of(self, instance: Any) -> DataKeyOwner | None:
+        """The DataKeyOwner whose data key encrypts this field of ``instance`` (None: not known yet)."""
+        if self.key_owner is not None:
+            return getattr(instance, self.key_owner)  # type: ignore[no-any-return]
+        return instance._encryption_owner()  # type: ignore[no-any-return]
+
     def __set__(self, instance: Any, value: T | None) -> None:
         if isinstance(value, str) and value == "":
             value = None
-        key_owner = instance._encryption_owner()
+        key_owner = self.owner_of(instance)
         if key_owner is None:
             instance.__dict__.setdefault("_casework_pending", {})[self.name] = value
             return
@@ -355,10 +369,10 @@ def _encrypt_pending(session: Session, _context: Any, _instances: Any) -> None:
         pending = instance.__dict__.get("_casework_pending")
         if not pending:
             continue
-        key_owner = instance._encryption_owner()
-        if key_owner is None:
-            raise CryptoError(f"{type(instance).__name__} has encrypted values but no key owner")
         fields = encrypted_fields(type(instance))
         for name, value in list(pending.items()):
+            key_owner = fields[name].owner_of(instance)
+            if key_owner is None:
+                raise CryptoError(f"{type(instance).__name__} has encrypted values but no key owner")
             fields[name].encrypt_into(instance, key_owner, value)
         instance.__dict__.pop("_casework_pending", None)

@@ -31,7 +31,7 @@ from casework.cases.models import Case, CaseNote, TraffickingProfile
 from casework.cases.references import format_reference
 from casework.consent.models import Consent
 from casework.crypto import Keyring, new_data_key
-from casework.crypto.blind_index import document_index, name_dob_index, name_index
+from casework.crypto.blind_index import document_index, name_dob_index, name_index, organisation_key
 from casework.crypto.fields import field_ad_prefix
 from casework.demo.accounts import DemoOrganisations
 from casework.partners.models import Referral
@@ -150,7 +150,8 @@ class RowBuilder:
         # The deployment's active key when seeding began; each chunk's transaction checks it
         # is still the active one before storing (casework.demo.seed).
         self.master_key_id = master_key_id
-        self.blind_key = keyring.blind_index_key
+        # Every demo case belongs to the lead organisation: its own blind-index key.
+        self.blind_key = organisation_key(orgs.lead.id, keyring)
         rng = np.random.default_rng(data.parameters.seed + 1)  # assignment: separate stream
         assignee = rng.integers(0, len(caseworkers), data.n)
         unassigned = (data.status == "open") & (rng.random(data.n) < 0.05)
@@ -509,7 +510,7 @@ class RowBuilder:
                 "permit_expires_on": None,
                 "proceeding_type": "criminal" if representation else "none",
                 "proceeding_outcome": ("conviction" if ended else "pending") if representation else None,
-                "representative": "Demo Legal Aid Clinic",
+                "representative": enc("legal_assistance", "representative", service_id, "Demo Legal Aid Clinic"),
             }
         if kind == "medical":
             return {

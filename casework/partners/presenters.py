@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from casework import access
@@ -17,7 +17,6 @@ from casework.access import RedactedCase
 from casework.auth.models import Organisation, organisation_names
 from casework.cases.models import Case, CaseNote
 from casework.db import session
-from casework.partners import masking
 from casework.partners.models import Referral
 
 REVOKE_CAUSE_LABELS = {
@@ -141,21 +140,24 @@ class ShownNote:
     text: str
 
 
-def partner_notes(case: Case, user: Any, rcase: RedactedCase) -> list[ShownNote]:
-    """Notes the partner sees: its own organisation's, plus those shared by others when the
-    referral scope includes shared notes; others' notes masked for what it may not see."""
+def partner_notes(grant: access.CaseGrant) -> list[ShownNote]:
+    """Notes a partner sees: its own organisation's, plus those the owner organisation marked
+    for sharing when the referral scope includes shared notes. Never another partner's notes.
+    Others' notes go through the grant's free-text rendering (masked for what it may not see)."""
+    case, user = grant.case, grant.user
+    mine = CaseNote.author_org_id == user.organisation_id
     query = select(CaseNote).where(CaseNote.case_id == case.id)
-    if rcase.can_see("shared_notes"):
-        query = query.where((CaseNote.author_org_id == user.organisation_id) | CaseNote.shareable.is_(True))
+    if grant.can_see("shared_notes"):
+        shared_by_owner = and_(CaseNote.shareable.is_(True), CaseNote.author_org_id == case.owner_org_id)
+        query = query.where(or_(mine, shared_by_owner))
     else:
-        query = query.where(CaseNote.author_org_id == user.organisation_id)
+        query = query.where(mine)
     notes = list(session.execute(query.order_by(CaseNote.created_at)).scalars())
     names = organisation_names({n.author_org_id for n in notes})
-    rules = masking.rules_for(case, rcase.fields)
     shown = []
     for note in notes:
         body = str(note.body or "")
         if note.author_org_id != user.organisation_id:
-            body = masking.mask_text(body, rules) or ""
+            body = grant.free_text(body) or ""
         shown.append(ShownNote(note, names.get(note.author_org_id, ""), body))
     return shown

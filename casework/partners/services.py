@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from casework import access, vocab
 from casework.audit import writer as audit
-from casework.cases.models import Case
+from casework.cases.models import Case, CaseNote
 from casework.consent import overrides
 from casework.consent import services as consent_services
 from casework.consent.forms import has_control_characters
@@ -127,9 +127,13 @@ def _validate(case: Case, data: ReferralInput) -> dict[str, str]:
     return errors
 
 
-def create_referral(case: Case, data: ReferralInput, actor: Any) -> Referral:
-    """Refer a case. Raises ReferralError, in particular when the person's consent to share
-    with that organisation is not in force (none, refused, withdrawn or expired)."""
+def create_referral(grant: access.CaseGrant, data: ReferralInput) -> Referral:
+    """Refer the case of ``grant`` (which must allow REFERRAL_CREATE: the owner organisation's
+    staff only, never a break-glass visitor or a partner; a 403 otherwise). Raises
+    ReferralError, in particular when the person's consent to share with that organisation is
+    not in force (none, refused, withdrawn or expired)."""
+    grant.require(access.Permission.REFERRAL_CREATE)
+    case, actor = grant.case, grant.user
     errors = _validate(case, data)
     to_org_id = data.to_org_id
     consent = None
@@ -145,12 +149,15 @@ def create_referral(case: Case, data: ReferralInput, actor: Any) -> Referral:
 
 
 def create_emergency_referral(
-    case: Case, data: ReferralInput, reason: str, expires_on: date | None, confirmed: bool, actor: Any
+    grant: access.CaseGrant, data: ReferralInput, reason: str, expires_on: date | None, confirmed: bool
 ) -> Referral:
     """Refer without consent on a supervisor's written override (``casework.consent.overrides``
-    says exactly what it allows). Raises ReferralError."""
+    says exactly what it allows); ``grant`` must allow CONSENT_OVERRIDE (the owner
+    organisation's supervisors only). Raises ReferralError."""
+    grant.require(access.Permission.CONSENT_OVERRIDE)
+    case, actor = grant.case, grant.user
     errors = _validate(case, data)
-    errors.update(overrides.validate(case, data.to_org_id, reason, expires_on))
+    errors.update(overrides.validate(case, data.to_org_id, reason, expires_on, actor=actor))
     if not confirmed:
         errors["confirm"] = _("Confirm that the person cannot be asked now and that their life or safety is at risk.")
     if errors or data.to_org_id is None or expires_on is None:
@@ -167,6 +174,9 @@ def _create(
     consent: Consent | None = None,
     override_id: uuid.UUID | None = None,
 ) -> Referral:
+    if getattr(actor, "organisation_id", None) != case.owner_org_id:
+        # A referral is always "from" the owner organisation: only its own staff make one.
+        raise ReferralError({"": _("Only the case's own organisation can refer it.")})
     referral = Referral(
         case=case,
         from_org_id=case.owner_org_id,
@@ -195,6 +205,22 @@ def _create(
         },
     )
     return referral
+
+
+# -- partner notes ------------------------------------------------------------------------------
+def add_partner_note(grant: access.CaseGrant, body: str) -> CaseNote:
+    """A partner's note on a case referred to it (``grant`` must allow PARTNER_NOTE_ADD). The
+    owner organisation reads it; no other partner ever does (presenters.partner_notes)."""
+    grant.require(access.Permission.PARTNER_NOTE_ADD)
+    user = grant.user
+    note = CaseNote(case=grant.case, author_id=user.id, author_org_id=user.organisation_id, shareable=True)
+    note.body = body
+    session.add(note)
+    session.flush()
+    audit.record(
+        "note.add", target=note, case_id=grant.case_id, actor=user, details={"shareable": True, "by": "partner"}
+    )
+    return note
 
 
 # -- transitions --------------------------------------------------------------------------------

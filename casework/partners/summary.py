@@ -170,10 +170,17 @@ def needs_section(case: Case, referral: Referral | None) -> Section:
     return section
 
 
-def shared_notes_section(case: Case, rules: masking.MaskRules) -> Section:
+def shared_notes_section(case: Case, rules: masking.MaskRules, recipient_org_id: uuid.UUID) -> Section:
+    """The owner organisation's shared notes and the recipient's own: never another partner's."""
     section = Section(_("Notes shared by the organisations"))
     notes = session.execute(
-        select(CaseNote).where(CaseNote.case_id == case.id, CaseNote.shareable.is_(True)).order_by(CaseNote.created_at)
+        select(CaseNote)
+        .where(
+            CaseNote.case_id == case.id,
+            CaseNote.shareable.is_(True),
+            CaseNote.author_org_id.in_((case.owner_org_id, recipient_org_id)),
+        )
+        .order_by(CaseNote.created_at)
     ).scalars()
     for note in notes:
         section.texts.append(
@@ -230,7 +237,7 @@ def _for_partner(case: Case, referral_id: uuid.UUID | None, on: date) -> Summary
         if profile is not None:
             sections.append(profile)
     if "shared_notes" in visible:
-        sections.append(shared_notes_section(case, rules))
+        sections.append(shared_notes_section(case, rules, referral.to_org_id))
     if referral.message:
         sections.append(
             Section(_("Referral"), texts=[Line(_("Message"), masking.mask_text(str(referral.message), rules) or "")])

@@ -6,7 +6,6 @@ import uuid
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from casework import access
@@ -37,14 +36,15 @@ def _form(case: Case) -> SummaryForm:
     return form
 
 
-def _build(case_id: uuid.UUID, output: str) -> tuple[Case, SummaryForm, summary.Summary | None, int]:
+def _build(case_id: uuid.UUID, output: str) -> tuple[access.CaseGrant, SummaryForm, summary.Summary | None, int]:
     """Parse the query, build the summary (audited) or say why not."""
-    case = access.load_case(case_id, Permission.SUMMARY_PRINT)
+    grant = access.load_case(case_id, Permission.SUMMARY_PRINT)
+    case = grant.case
     form = _form(case)
     if not request.args:
-        return case, form, None, 200
+        return grant, form, None, 200
     if not form.validate():
-        return case, form, None, 400
+        return grant, form, None, 400
     referral_id = uuid.UUID(form.referral_id.data) if form.referral_id.data else None
     try:
         built = summary.build(case, form.recipient.data or "", referral_id)
@@ -57,7 +57,7 @@ def _build(case_id: uuid.UUID, output: str) -> tuple[Case, SummaryForm, summary.
             case_id=case.id,
             details={"recipient": form.recipient.data, "format": output},
         )
-        return case, form, None, 400
+        return grant, form, None, 400
     audit.record(
         "summary.print",
         case_id=case.id,
@@ -69,33 +69,33 @@ def _build(case_id: uuid.UUID, output: str) -> tuple[Case, SummaryForm, summary.
         },
     )
     session.commit()
-    return case, form, built, 200
+    return grant, form, built, 200
 
 
 @bp.route("/cases/<uuid:case_id>/summary")
 @route(Permission.SUMMARY_PRINT, case_route=True)
 def summary_page(case_id: uuid.UUID) -> tuple[str, int]:
-    case, form, built, status = _build(case_id, "page")
+    grant, form, built, status = _build(case_id, "page")
     return render_template(
         "partners/summary.html",
-        case=access.redact(current_user, case),
+        case=grant.view,
         form=form,
         summary=built,
-        case_url=case_file_url(case.id),
+        case_url=case_file_url(grant.case_id),
     ), status
 
 
 @bp.route("/cases/<uuid:case_id>/summary.pdf")
 @route(Permission.SUMMARY_PRINT, case_route=True)
 def summary_pdf(case_id: uuid.UUID) -> Response | tuple[str, int]:
-    case, form, built, status = _build(case_id, "pdf")
+    grant, form, built, status = _build(case_id, "pdf")
     if built is None:
         page = render_template(
             "partners/summary.html",
-            case=access.redact(current_user, case),
+            case=grant.view,
             form=form,
             summary=None,
-            case_url=case_file_url(case.id),
+            case_url=case_file_url(grant.case_id),
         )
         return page, status if status != 200 else 400
     # Loaded here, not at start-up: fpdf2, HarfBuzz and the fonts are for the few who print.
@@ -104,7 +104,7 @@ def summary_pdf(case_id: uuid.UUID) -> Response | tuple[str, int]:
     try:
         document = pdf.render(built)
     except pdf.MissingGlyphs as refused:
-        return render_template("partners/summary_unprintable.html", case_id=case.id, message=str(refused)), 422
+        return render_template("partners/summary_unprintable.html", case_id=grant.case_id, message=str(refused)), 422
     filename = f"summary-{built.reference}-{built.recipient}.pdf"
     return Response(
         document,

@@ -19,13 +19,12 @@ from werkzeug.wrappers import Response
 
 from casework import access
 from casework.access import Permission, Role, route
-from casework.audit import writer as audit
 from casework.auth.models import organisation_names
-from casework.cases.models import Case, CaseNote
+from casework.cases.models import Case
 from casework.consent import services as consent_services
 from casework.consent.links import case_file_url, optional_url
 from casework.db import session
-from casework.partners import masking, presenters, services, summary
+from casework.partners import presenters, services, summary
 from casework.partners.forms import CompleteForm, EmergencyReferralForm, NoteForm, ReferralForm, RespondForm, RevokeForm
 from casework.partners.models import Referral
 
@@ -85,13 +84,13 @@ def _referral_input(form: ReferralForm) -> services.ReferralInput:
 @bp.route("/cases/<uuid:case_id>/referrals/new", methods=["GET", "POST"])
 @route(Permission.REFERRAL_CREATE, case_route=True)
 def create(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
-    case = access.load_case(case_id, Permission.REFERRAL_CREATE)
+    grant = access.load_case(case_id, Permission.REFERRAL_CREATE)
     form = ReferralForm()
-    form.to_org_id.choices = _target_choices(case)
-    context = {"form": form, "case": access.redact(current_user, case), "emergency": False}
+    form.to_org_id.choices = _target_choices(grant.case)
+    context = {"form": form, "case": grant.view, "emergency": False}
     if form.validate_on_submit():
         try:
-            referral = services.create_referral(case, _referral_input(form), current_user)
+            referral = services.create_referral(grant, _referral_input(form))
         except services.ReferralError as exc:
             session.rollback()
             _attach_errors(form, exc.errors)
@@ -105,19 +104,18 @@ def create(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
 @bp.route("/cases/<uuid:case_id>/referrals/emergency", methods=["GET", "POST"])
 @route(Permission.CONSENT_OVERRIDE, case_route=True)
 def emergency(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
-    case = access.load_case(case_id, Permission.CONSENT_OVERRIDE)
+    grant = access.load_case(case_id, Permission.CONSENT_OVERRIDE)
     form = EmergencyReferralForm()
-    form.to_org_id.choices = _target_choices(case)
-    context = {"form": form, "case": access.redact(current_user, case), "emergency": True}
+    form.to_org_id.choices = _target_choices(grant.case)
+    context = {"form": form, "case": grant.view, "emergency": True}
     if form.validate_on_submit():
         try:
             referral = services.create_emergency_referral(
-                case,
+                grant,
                 _referral_input(form),
                 form.reason.data or "",
                 form.expires_on.data,
                 bool(form.confirm.data),
-                current_user,
             )
         except services.ReferralError as exc:
             session.rollback()
@@ -141,12 +139,12 @@ def _referral_page(referral: Referral, status: int = 200, **forms: Any) -> tuple
     names = organisation_names({referral.from_org_id, referral.to_org_id})
     live = partner and services.partner_has_access(referral, current_user)
     message = None
-    if not partner:
-        message = referral.message
-    elif live and referral.message:
-        case = session.get(Case, referral.case_id)
-        rcase = access.redact(current_user, case)  # type: ignore[arg-type]
-        message = masking.mask_text(str(referral.message), masking.rules_for(case, rcase.fields))
+    grant = None
+    if not partner or live:
+        # The reader's grant on the case renders the message (masked for a partner); a
+        # partner whose referral is not live sees no message at all.
+        grant = access.grant_for(current_user, session.get(Case, referral.case_id))  # type: ignore[arg-type]
+        message = grant.free_text(referral.message)
     case_reference = None
     if not partner or live:
         case_reference = session.execute(select(Case.reference).where(Case.id == referral.case_id)).scalar_one()
@@ -163,6 +161,8 @@ def _referral_page(referral: Referral, status: int = 200, **forms: Any) -> tuple
         "complete_form": forms.get("complete_form") or CompleteForm(formdata=None, version_id=referral.version_id),
         "revoke_form": forms.get("revoke_form") or RevokeForm(formdata=None, version_id=referral.version_id),
         "conflict": forms.get("conflict", False),
+        "may_respond": partner and access.has_permission(current_user, Permission.REFERRAL_RESPOND),
+        "may_revoke": grant is not None and grant.allows(Permission.REFERRAL_CREATE),
     }
     return render_template("partners/referral.html", **context), status
 
@@ -220,12 +220,12 @@ def complete(referral_id: uuid.UUID) -> Response | tuple[str, int]:
 @route(Permission.REFERRAL_CREATE)
 def revoke(referral_id: uuid.UUID) -> Response | tuple[str, int]:
     referral = services.load_referral(referral_id)
-    access.load_case(referral.case_id, Permission.REFERRAL_CREATE)
+    grant = access.load_case(referral.case_id, Permission.REFERRAL_CREATE)
     form = RevokeForm()
     if not form.validate_on_submit():
         return _referral_page(referral, 400, revoke_form=form)
     try:
-        services.revoke(referral, form.reason.data, form.version_id.data, current_user)
+        services.revoke(referral, form.reason.data, form.version_id.data, grant.user)
         session.commit()
     except services.ReferralError as exc:
         session.rollback()
@@ -238,17 +238,18 @@ def revoke(referral_id: uuid.UUID) -> Response | tuple[str, int]:
 
 
 # -- the partner's case page ----------------------------------------------------------------------
-def _partner_case_page(case: Case, note_form: NoteForm, status: int = 200) -> tuple[str, int]:
-    rcase = access.redact(current_user, case)
+def _partner_case_page(grant: access.CaseGrant, note_form: NoteForm, status: int = 200) -> tuple[str, int]:
+    """The partner's own page of a case (never the owner's case file): the referral's field
+    scope, its messages, notes and needs, every free text through ``grant.free_text``."""
+    case, rcase = grant.case, grant.view
     referrals = list(
         session.execute(
             select(Referral).where(
-                Referral.case_id == case.id, access.partner_referral_condition(current_user, date.today())
+                Referral.case_id == case.id, access.partner_referral_condition(grant.user, date.today())
             )
         ).scalars()
     )
-    rules = masking.rules_for(case, rcase.fields)
-    messages = [(r, masking.mask_text(str(r.message), rules) if r.message else None) for r in referrals]
+    messages = [(r, grant.free_text(r.message) if r.message else None) for r in referrals]
     sections = []
     if rcase.can_see("needs"):
         sections.append(summary.needs_section(case, referrals[0] if referrals else None))
@@ -257,15 +258,18 @@ def _partner_case_page(case: Case, note_form: NoteForm, status: int = 200) -> tu
         if profile is not None:
             sections.append(profile)
     assistance_links = [
-        (r.service_kind, optional_url("assistance.create", case_id=case.id, kind=r.service_kind)) for r in referrals
+        (r.service_kind, optional_url("assistance.create", case_id=case.id, kind=r.service_kind))
+        for r in referrals
+        if grant.allows(Permission.SERVICE_RECORD)
     ]
     context = {
         "case": rcase,
         "person": summary.person_section(case, rcase.fields),
         "sections": sections,
         "messages": messages,
-        "notes": presenters.partner_notes(case, current_user, rcase),
+        "notes": presenters.partner_notes(grant),
         "note_form": note_form,
+        "may_add_note": grant.allows(Permission.PARTNER_NOTE_ADD),
         "assistance_links": assistance_links,
     }
     return render_template("partners/case.html", **context), status
@@ -274,27 +278,18 @@ def _partner_case_page(case: Case, note_form: NoteForm, status: int = 200) -> tu
 @bp.route("/partners/cases/<uuid:case_id>")
 @route(Permission.REFERRAL_RESPOND, case_route=True)
 def case(case_id: uuid.UUID) -> tuple[str, int]:
-    found = access.load_case(case_id, Permission.CASE_READ)
-    return _partner_case_page(found, NoteForm(formdata=None))
+    grant = access.load_case(case_id, Permission.REFERRAL_RESPOND)
+    return _partner_case_page(grant, NoteForm(formdata=None))
 
 
 @bp.route("/partners/cases/<uuid:case_id>/notes", methods=["POST"])
-@route(Permission.REFERRAL_RESPOND, case_route=True)
+@route(Permission.PARTNER_NOTE_ADD, case_route=True)
 def add_note(case_id: uuid.UUID) -> Response | tuple[str, int]:
-    found = access.load_case(case_id, Permission.NOTE_ADD)
+    grant = access.load_case(case_id, Permission.PARTNER_NOTE_ADD)
     form = NoteForm()
     if not form.validate_on_submit():
-        return _partner_case_page(found, form, 400)
-    note = CaseNote(
-        case=found,
-        author_id=current_user.id,
-        author_org_id=current_user.organisation_id,
-        shareable=True,
-    )
-    note.body = form.body.data
-    session.add(note)
-    session.flush()
-    audit.record("note.add", target=note, case_id=found.id, details={"shareable": True, "by": "partner"})
+        return _partner_case_page(grant, form, 400)
+    services.add_partner_note(grant, form.body.data or "")
     session.commit()
     flash(_("Your note was saved; the referring organisation can read it."), "success")
     return redirect(url_for("partners.case", case_id=case_id))

@@ -24,6 +24,18 @@ def admin_client(app: Flask, admin: Any, login: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
+def operator(make_user: Callable[..., Any]) -> Any:
+    return make_user("operator", totp=True)
+
+
+@pytest.fixture
+def operator_client(app: Flask, operator: Any, login: Callable[..., Any]) -> Any:
+    client = app.test_client()
+    login(client, operator)
+    return client
+
+
+@pytest.fixture
 def fetch(app: Flask) -> Callable[..., Any]:
     """Read a row back fresh from the database (outside any request)."""
 

@@ -1,5 +1,5 @@
-"""Organisation administration: create, edit kind/country/active/retention, with every bad
-input refused (400, a message next to the field, nothing saved)."""
+"""Organisation administration (the platform operator's): create, edit kind/country/active/
+retention, with every bad input refused (400, a message next to the field, nothing saved)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from sqlalchemy import func, select
 from casework.auth.models import Organisation
 from casework.db import session
 from tests.audit.helpers import audit_events
+
+
+@pytest.fixture
+def admin(make_user):
+    """Organisations are managed by the platform operator (an administrator gets a 403:
+    tests/admin/test_scoping.py)."""
+    return make_user("operator", totp=True)
 
 
 def org_count(app) -> int:

@@ -26,8 +26,8 @@ def one_time_password(response) -> str:
     return match.group(1)
 
 
-def test_create_user_shows_a_one_time_password_that_must_be_changed(app, admin_client, make_org, fetch):
-    org = make_org(kind="lead_agency")
+def test_create_user_shows_a_one_time_password_that_must_be_changed(app, admin, admin_client, fetch):
+    org = admin.organisation
     response = admin_client.post(
         "/admin/users/new",
         data={
@@ -70,8 +70,8 @@ def test_create_user_shows_a_one_time_password_that_must_be_changed(app, admin_c
         ({"organisation_id": "not-a-uuid"}, "Not a valid choice"),
     ],
 )
-def test_create_user_bad_input_is_refused_and_nothing_saved(app, admin_client, make_org, changes, field_message):
-    org = make_org(kind="lead_agency")
+def test_create_user_bad_input_is_refused_and_nothing_saved(app, admin, admin_client, changes, field_message):
+    org = admin.organisation
     data = {
         "display_name": "Nadia Worker",
         "email": "nadia@example.org",
@@ -88,8 +88,8 @@ def test_create_user_bad_input_is_refused_and_nothing_saved(app, admin_client, m
     assert user_count(app) == before
 
 
-def test_create_user_duplicate_email_is_refused(app, admin_client, make_user):
-    existing = make_user("caseworker")
+def test_create_user_duplicate_email_is_refused(app, admin, admin_client, make_user):
+    existing = make_user("caseworker", org=admin.organisation)
     before = user_count(app)
     response = admin_client.post(
         "/admin/users/new",
@@ -105,21 +105,22 @@ def test_create_user_duplicate_email_is_refused(app, admin_client, make_user):
     assert user_count(app) == before
 
 
-def test_create_user_in_deactivated_organisation_is_refused(app, admin_client, make_org):
+def test_create_user_in_deactivated_organisation_is_refused(app, operator_client, make_org):
+    # The operator creates an administrator in a deactivated organisation: refused all the same.
     org = make_org(kind="lead_agency", active=False)
     before = user_count(app)
-    response = admin_client.post(
+    response = operator_client.post(
         "/admin/users/new",
-        data={"display_name": "Nadia", "email": "n@example.org", "role": "caseworker", "organisation_id": str(org.id)},
+        data={"display_name": "Nadia", "email": "n@example.org", "role": "admin", "organisation_id": str(org.id)},
     )
     assert response.status_code == 400
     assert "deactivated" in response.get_data(as_text=True)
     assert user_count(app) == before
 
 
-def test_user_list_filters_by_role_and_status(app, admin_client, make_user):
-    worker = make_user("caseworker", display_name="Filter Worker")
-    gone = make_user("researcher", display_name="Filter Researcher", active=False)
+def test_user_list_filters_by_role_and_status(app, admin, admin_client, make_user):
+    worker = make_user("caseworker", org=admin.organisation, display_name="Filter Worker")
+    gone = make_user("supervisor", org=admin.organisation, display_name="Filter Supervisor", active=False)
     page = admin_client.get("/admin/users?role=caseworker").get_data(as_text=True)
     assert worker.email in page and gone.email not in page
     page = admin_client.get("/admin/users?status=inactive").get_data(as_text=True)
@@ -128,8 +129,8 @@ def test_user_list_filters_by_role_and_status(app, admin_client, make_user):
     assert admin_client.get("/admin/users?role=nonsense&page=-3&organisation_id=zz").status_code == 200
 
 
-def test_change_role_is_checked_against_the_organisation_kind(app, admin_client, make_user, fetch):
-    worker = make_user("caseworker")
+def test_change_role_is_checked_against_the_organisation_kind(app, admin, admin_client, make_user, fetch):
+    worker = make_user("caseworker", org=admin.organisation)
     response = admin_client.post(f"/admin/users/{worker.id}/role", data={"role-role": "partner"})
     assert response.status_code == 400
     assert "cannot belong to this kind" in response.get_data(as_text=True)
@@ -148,8 +149,8 @@ def test_change_role_is_checked_against_the_organisation_kind(app, admin_client,
     assert event.details == {"from": "caseworker", "to": "supervisor"}
 
 
-def test_deactivation_ends_every_session_and_blocks_sign_in(app, admin_client, make_user, login, fetch):
-    worker = make_user("caseworker")
+def test_deactivation_ends_every_session_and_blocks_sign_in(app, admin, admin_client, make_user, login, fetch):
+    worker = make_user("caseworker", org=admin.organisation)
     worker_client = app.test_client()
     login(worker_client, worker)
     assert worker_client.get("/reports/").status_code == 200
@@ -190,14 +191,16 @@ def test_the_last_active_administrator_cannot_be_deactivated_or_demoted(app, mak
         assert session.get(User, only_admin.id).active
 
 
-def test_an_administrator_can_deactivate_another_while_one_remains(app, admin_client, make_user, fetch):
-    other_admin = make_user("admin")
+def test_an_administrator_can_deactivate_another_while_one_remains(app, admin, admin_client, make_user, fetch):
+    other_admin = make_user("admin", org=admin.organisation)
     assert admin_client.post(f"/admin/users/{other_admin.id}/deactivate").status_code == 302
     assert fetch(User, other_admin.id).active is False
 
 
-def test_reset_password_gives_a_new_one_time_password_and_ends_sessions(app, admin_client, make_user, login, fetch):
-    worker = make_user("caseworker", failed_logins=3)
+def test_reset_password_gives_a_new_one_time_password_and_ends_sessions(
+    app, admin, admin_client, make_user, login, fetch
+):
+    worker = make_user("caseworker", org=admin.organisation, failed_logins=3)
     worker_client = app.test_client()
     login(worker_client, worker)
 
@@ -216,8 +219,8 @@ def test_reset_password_gives_a_new_one_time_password_and_ends_sessions(app, adm
     assert audit_events(app, "user.password_reset", target_id=str(worker.id))
 
 
-def test_reset_password_needs_the_identity_check(app, admin_client, make_user, fetch):
-    worker = make_user("caseworker")
+def test_reset_password_needs_the_identity_check(app, admin, admin_client, make_user, fetch):
+    worker = make_user("caseworker", org=admin.organisation)
     response = admin_client.post(f"/admin/users/{worker.id}/reset-password", data={})
     assert response.status_code == 400
     assert "verified the person" in response.get_data(as_text=True)
@@ -225,8 +228,8 @@ def test_reset_password_needs_the_identity_check(app, admin_client, make_user, f
     assert not audit_events(app, "user.password_reset")
 
 
-def test_reset_two_factor_makes_the_user_enrol_again(app, admin_client, make_user, login, fetch):
-    supervisor = make_user("supervisor")
+def test_reset_two_factor_makes_the_user_enrol_again(app, admin, admin_client, make_user, login, fetch):
+    supervisor = make_user("supervisor", org=admin.organisation)
     signed_in = app.test_client()
     login(signed_in, supervisor)
     response = admin_client.post(f"/admin/users/{supervisor.id}/reset-two-factor", data={})

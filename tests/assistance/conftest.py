@@ -188,7 +188,10 @@ def load(app: Any) -> Callable[..., Any]:
             if service is None:
                 return None
             values = {c.key: getattr(service, c.key) for c in type(service).__mapper__.column_attrs}
-            for name in ("notes", "facility", "details", "destination_locality"):
+            for name in (
+                "notes", "facility", "details", "destination_locality", "representative", "referred_to",
+                "reception_organisation",
+            ):  # fmt: skip
                 if hasattr(service, name):
                     values[name] = getattr(service, name)
             return SimpleNamespace(**values)

@@ -98,14 +98,14 @@ def test_a_change_between_read_and_write_is_a_conflict(app, world, make_service)
     with app.test_request_context("/"):
         user = session.get(User, world.caseworker.id)
         login_user(user)
-        loaded = services.load_service(service.id, Permission.SERVICE_RECORD)
+        loaded, grant = services.load_service(service.id, Permission.SERVICE_RECORD)
         with get_db(app).engine.begin() as conn:  # another worker saves meanwhile
             conn.execute(update(Service).where(Service.id == service.id).values(version_id=2))
         values = {"status": "in_progress", "provider_org_id": None, "started_on": None, "ended_on": None}
         values.update({"notes": None, "shelter_type": "safe_house", "facility": None})
         values.update({"admitted_on": None, "discharged_on": None})
         with pytest.raises(services.VersionConflict):
-            services.update_service(loaded, values, user, expected_version=1)
+            services.update_service(grant, loaded, values, expected_version=1)
         session.rollback()
     assert raw_column(app, "shelter_stays", "shelter_type", service.id) == "ngo_shelter"
 

@@ -56,10 +56,7 @@ def test_break_glass_by_another_organisation_is_shown_with_its_reason(
     outsider = make_user("supervisor", org=outsider_org, display_name="Night Duty Supervisor")
     outsider_client = app.test_client()
     login(outsider_client, outsider)
-    assert (
-        outsider_client.post("/cases/break-glass", data={"reference": case.reference, "reason": REASON}).status_code
-        == 302
-    )
+    assert outsider_client.post(f"/cases/{case.id}/break-glass", data={"reason": REASON}).status_code == 302
 
     client = app.test_client()
     login(client, supervisor)

@@ -1,4 +1,4 @@
-"""The administrators' audit page: recent events, newest first, paginated, filterable."""
+"""The platform operator's audit page: recent events, newest first, paginated, filterable."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from tests.audit.helpers import audit_events
 
 
 def test_recent_events_newest_first_with_actor_names(app, make_user, login, write_events):
-    admin = make_user("admin", display_name="Audit Admin")
+    admin = make_user("operator", display_name="Audit Admin")
     client = app.test_client()
     login(client, admin)
     write_events(3, action="test.newest")
@@ -16,7 +16,7 @@ def test_recent_events_newest_first_with_actor_names(app, make_user, login, writ
 
 
 def test_pagination_and_filters(app, make_user, login, write_events):
-    admin = make_user("admin")
+    admin = make_user("operator")
     client = app.test_client()
     login(client, admin)
     write_events(60)
@@ -30,7 +30,7 @@ def test_pagination_and_filters(app, make_user, login, write_events):
 
 
 def test_events_page_records_nothing_personal(app, make_user, login):
-    admin = make_user("admin")
+    admin = make_user("operator")
     client = app.test_client()
     login(client, admin)
     client.get("/audit/")

@@ -153,7 +153,7 @@ def test_a_wrong_key_fails_at_the_first_event(app, write_events):
 
 
 def test_verify_button(app, make_user, login, raw_sql):
-    admin = make_user("admin")
+    admin = make_user("operator")
     client = app.test_client()
     login(client, admin)
     response = client.post("/audit/verify", follow_redirects=True)
@@ -174,7 +174,7 @@ def test_verify_needs_csrf_and_permission(app, make_user, login):
     login(client, supervisor)
     assert client.post("/audit/verify").status_code == 403
     assert client.get("/audit/").status_code == 403
-    admin = make_user("admin")
+    admin = make_user("operator")
     admin_client = app.test_client()
     login(admin_client, admin)
     assert admin_client.post("/audit/verify", csrf=False).status_code == 400

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pyotp
+from sqlalchemy import text
 
 from casework.auth.models import User
 from casework.db import session
@@ -88,7 +89,13 @@ def test_supervisor_without_two_factor_must_enrol(app, make_user):
     page = client.get("/auth/two-factor/setup")
     assert page.status_code == 200 and "data:image/svg+xml" in page.get_data(as_text=True)
     with client.session_transaction() as sess:
-        secret = sess["totp_setup_secret"]
+        assert not any("totp" in key for key in sess)  # the secret waits on the server, not in the cookie
+    with app.app_context():
+        secret = session.get(User, user.id).totp_pending_secret
+        query = text("SELECT totp_pending_secret FROM users WHERE id = :id")
+        raw = session.execute(query, {"id": user.id.hex}).scalar()
+        assert secret and secret.encode() not in bytes(raw)  # encrypted at rest
+    assert secret.replace(" ", "")[:4] in page.get_data(as_text=True).replace(" ", "")  # shown to type in
     wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
     assert client.post("/auth/two-factor/setup", data={"code": wrong}).status_code == 400
     assert audit_events(app, "account.totp_enabled", outcome="refused", target_id=str(user.id))
@@ -96,3 +103,6 @@ def test_supervisor_without_two_factor_must_enrol(app, make_user):
     assert response.status_code == 302
     assert client.get("/reports/").status_code == 200
     assert audit_events(app, "account.totp_enabled", target_id=str(user.id))
+    with app.app_context():
+        enrolled = session.get(User, user.id)
+        assert enrolled.totp_pending_secret is None and enrolled.totp_secret == secret

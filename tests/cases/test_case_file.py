@@ -127,8 +127,13 @@ def test_partner_sees_shared_notes_when_the_scope_allows(
     login(client, partner)
     html = client.get(f"/cases/{case.id}", follow_redirects=True).get_data(as_text=True)
     assert "Shared: needs a Hausa interpreter" in html and "Internal: risk" not in html
+    # A partner writes notes on its own case page; the owner's staff route refuses it (403: the
+    # staff case file is never rendered for a partner, not even with the form's errors).
+    assert client.post(f"/cases/{case.id}/notes", data={"body": ""}).status_code == 403
+    assert client.post(f"/cases/{case.id}/notes", data={"body": "Staff route."}).status_code == 403
     # A partner's own note is visible to it and to the owner's staff.
-    assert client.post(f"/cases/{case.id}/notes", data={"body": "Arrived at the shelter."}).status_code == 302
+    response = client.post(f"/partners/cases/{case.id}/notes", data={"body": "Arrived at the shelter."})
+    assert response.status_code == 302
     assert "Arrived at the shelter." in client.get(f"/cases/{case.id}", follow_redirects=True).get_data(as_text=True)
     owner = client.application.test_client()
     login(owner, caseworker)

@@ -57,9 +57,12 @@ def test_good_registration_is_saved_encrypted_with_indexes_and_audit(app, casewo
     assert case.owner_org_id == org.id and case.assigned_to_id == caseworker.id
     assert case.given_name_ct is not None and b"Nguy" not in case.given_name_ct
     with app.app_context():
-        assert case.name_bidx == blind_index.name_index("Nguyen Thi", "Anh")
-        assert case.name_dob_bidx == blind_index.name_dob_index("Nguyễn Thị", "Ánh", "2000-05-17")
-        assert case.document_bidx == blind_index.document_index("c1234567")
+        # Under the organisation's own key (and not the deployment-wide one).
+        key = blind_index.organisation_key(org.id)
+        assert case.name_bidx == blind_index.name_index("Nguyen Thi", "Anh", key)
+        assert case.name_dob_bidx == blind_index.name_dob_index("Nguyễn Thị", "Ánh", "2000-05-17", key)
+        assert case.document_bidx == blind_index.document_index("c1234567", key)
+        assert case.name_bidx != blind_index.name_index("Nguyen Thi", "Anh")
         event = session.execute(select(AuditEvent).where(AuditEvent.action == "case.register")).scalar_one()
         assert event.case_id == case_id
         assert "Nguy" not in str(event.details)

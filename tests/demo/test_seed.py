@@ -15,7 +15,7 @@ from casework.auth import passwords
 from casework.auth.models import Organisation, User
 from casework.cases.models import Case, CaseNote, TraffickingProfile
 from casework.consent.models import Consent
-from casework.crypto.blind_index import document_index, name_index
+from casework.crypto.blind_index import document_index, name_index, organisation_key
 from casework.db import get_db, session
 from casework.demo.accounts import demo_email
 from casework.partners.models import Referral
@@ -99,10 +99,17 @@ def test_blind_index_search_finds_a_seeded_name_and_document(app, seeded):
         i = next(k for k, doc in enumerate(data.document_number) if doc)
         given, family = data.given_name[i], data.family_name[i]
         # a search as typed: different case and accents folded
-        hits = session.execute(select(Case).where(Case.name_bidx == name_index(family.upper(), given))).scalars().all()
+        key = organisation_key(session.execute(select(Case.owner_org_id).limit(1)).scalar_one())
+        hits = (
+            session.execute(select(Case).where(Case.name_bidx == name_index(family.upper(), given, key)))
+            .scalars()
+            .all()
+        )
         assert any(c.given_name == given and c.family_name == family for c in hits)
         by_document = (
-            session.execute(select(Case).where(Case.document_bidx == document_index(data.document_number[i].lower())))
+            session.execute(
+                select(Case).where(Case.document_bidx == document_index(data.document_number[i].lower(), key))
+            )
             .scalars()
             .all()
         )

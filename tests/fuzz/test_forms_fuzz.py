@@ -74,7 +74,7 @@ def _path(url: str) -> str:
 
 
 def _relation(role: str) -> str:
-    return "referred_accepted" if role == "partner" else "own_assigned"
+    return "partner" if role == "partner" else "assignee"
 
 
 @functools.cache

@@ -67,8 +67,9 @@ def full_case(world, make_referral, make_consent):
     with world.app.app_context():
         case = session.get(Case, world.case.id)
         session.get(Consent, consent.id).giver_name = GUARDIAN
-        case.name_bidx = blind_index.name_index(GIVEN, FAMILY)
-        case.document_bidx = blind_index.document_index(DOCUMENT)
+        key = blind_index.organisation_key(case.owner_org_id)
+        case.name_bidx = blind_index.name_index(GIVEN, FAMILY, key)
+        case.document_bidx = blind_index.document_index(DOCUMENT, key)
         profile = TraffickingProfile(case=case, exploitation_types={"forced_labour"}, origin_country="NG")
         profile.narrative = NARRATIVE
         note = CaseNote(case=case, author_org_id=world.lead.id)
@@ -80,11 +81,9 @@ def full_case(world, make_referral, make_consent):
         session.add_all([profile, note, shelter, legal])
         referral = session.execute(select(Referral)).scalar_one()
         referral.message = MESSAGE
-        session.add(
-            BreakGlassAccess(
-                case_id=case.id, user_id=world.supervisor.id, reason=f"Checking {FAMILY}", expires_at=utcnow()
-            )
-        )
+        grant = BreakGlassAccess(case_id=case.id, user_id=world.supervisor.id, expires_at=utcnow())
+        grant.reason = f"Checking {FAMILY}"
+        session.add(grant)
         session.commit()
         secrets = {
             "wrapped_key": case.wrapped_key,
@@ -108,7 +107,7 @@ def test_after_erasure_no_readable_identifying_data_remains_in_the_database_file
     before = db_file_bytes(world.app)
     for key, value in secrets.items():
         assert value in before, key  # the search finds them while they exist
-    assert LAWYER.encode() in before  # plain free text that could name the person's circle
+    assert LAWYER.encode() not in before  # staff free text is encrypted under the case's key
 
     response = erase(world)
     assert response.status_code == 302
@@ -143,14 +142,15 @@ def test_every_encrypted_value_of_the_case_reads_as_erased(full_case):
         assert all(note.body is ERASED for note in case.notes)
         shelter = session.execute(select(ShelterStay)).scalar_one()
         assert shelter.notes is ERASED and shelter.facility is ERASED
-        assert session.execute(select(LegalAssistance)).scalar_one().representative is None
+        assert session.execute(select(LegalAssistance)).scalar_one().representative is ERASED
+        grant = session.execute(select(BreakGlassAccess)).scalar_one()
+        assert grant.reason_ct is None and grant.reason is None  # its ciphertext went with the key
         consents = session.execute(select(Consent)).scalars().all()
         assert len(consents) == 2 and all(c.giver_name in (ERASED, None) for c in consents)
         assert any(c.giver_name is ERASED for c in consents)
         referral = session.execute(select(Referral)).scalar_one()
         assert referral.message is ERASED
         assert referral.status == "revoked" and referral.revoke_cause == "case_erased"
-        assert session.execute(select(BreakGlassAccess.reason)).scalar_one() == "[erased with the case]"
         # no research consent: the coded fields went too
         assert case.gender is None and case.age_at_registration is None and case.citizenship is None
         assert case.profile.exploitation_types is None and case.profile.origin_country is None

@@ -27,33 +27,84 @@ from casework import create_app
 from casework.db import Base, get_db, session
 from tests.conftest import PASSWORD, TEST_SETTINGS, CaseworkClient, totp_code_for
 
-ROLES = ("admin", "supervisor", "caseworker", "partner", "researcher")
+#: The signed-in users of the matrix: every role, and both organisations' administrators.
+ROLES = ("admin", "admin_other", "operator", "supervisor", "caseworker", "partner", "researcher")
+#: Which access.Role each matrix user has.
+ROLE_OF = {
+    "admin": "admin",
+    "admin_other": "admin",
+    "operator": "operator",
+    "supervisor": "supervisor",
+    "caseworker": "caseworker",
+    "partner": "partner",
+    "researcher": "researcher",
+}
 
-#: Every case relation the matrix tries, and which roles may reach such a case.
+#: One case per relation the matrix tries (named from the point of view of the signed-in users
+#: of the "own" organisation): what the case is and how it is shared.
 CASE_RELATIONS = (
-    "own_assigned",
-    "own_unassigned",
-    "other_org",
-    "referred_accepted",
-    "referred_pending",
-    "referred_no_consent",
+    "assignee",  # own organisation, assigned to the caseworker
+    "owner_staff",  # own organisation, assigned to a colleague of the caseworker
+    "owner_supervisor",  # own organisation, unassigned
+    "break_glass",  # another organisation's, the supervisor holds an emergency access
+    "partner",  # referred to the partner NGO: accepted, consent in force
+    "second_partner",  # referred to the second partner NGO only
+    "other_org",  # another organisation's
+    "closed",  # own organisation, assigned to the caseworker, closed
+    "erased",  # own organisation, assigned to the caseworker, erased
+    "referred_pending",  # referred to the partner NGO, not answered yet
+    "referred_no_consent",  # referred to the partner NGO, accepted, consent since withdrawn
 )
-CASE_SCOPE: dict[str, frozenset[str]] = {
-    "own_assigned": frozenset({"supervisor", "caseworker"}),
-    "own_unassigned": frozenset({"supervisor"}),
+OWN_CASES = frozenset(CASE_RELATIONS) - {"break_glass", "other_org"}
+#: Who reads each case at all (the agreed reads, independent of casework.access: the matrix
+#: checks that the relation table gives exactly these).
+READERS: dict[str, frozenset[str]] = {
+    "assignee": frozenset({"supervisor", "caseworker"}),
+    "owner_staff": frozenset({"supervisor"}),
+    "owner_supervisor": frozenset({"supervisor"}),
+    "break_glass": frozenset({"supervisor"}),
+    "partner": frozenset({"supervisor", "caseworker", "partner"}),
+    "second_partner": frozenset({"supervisor", "caseworker"}),
     "other_org": frozenset(),
-    "referred_accepted": frozenset({"supervisor", "caseworker", "partner"}),
+    "closed": frozenset({"supervisor", "caseworker"}),
+    "erased": frozenset(),
     "referred_pending": frozenset({"supervisor", "caseworker"}),
     "referred_no_consent": frozenset({"supervisor", "caseworker"}),
 }
-#: A referral addressed to the partner is the partner's record: they see and answer it while it
-#: is pending (before the case opens to them) and see that it ended when consent was withdrawn
-#: (the case stays closed to them; the redaction sweep checks no case field shows there).
-REFERRAL_SCOPE: dict[str, frozenset[str]] = {
-    **CASE_SCOPE,
+#: A referral addressed to the partner is the partner's record: it sees and answers it while
+#: pending (before the case opens to it) and sees that it ended when consent was withdrawn (the
+#: case stays closed to it; the redaction sweep checks that no case field shows there).
+REFERRAL_READERS: dict[str, frozenset[str]] = {
+    **READERS,
     "referred_pending": frozenset({"supervisor", "caseworker", "partner"}),
     "referred_no_consent": frozenset({"supervisor", "caseworker", "partner"}),
 }
+#: Accounts an administration page can name, and which matrix users administer each.
+USER_RELATIONS = ("own_user", "own_admin", "other_org_user")
+ADMINISTERED_BY: dict[str, frozenset[str]] = {
+    "own_user": frozenset({"admin"}),
+    "own_admin": frozenset({"admin", "operator"}),
+    "other_org_user": frozenset({"admin_other"}),
+}
+
+
+def relation_of(fixture: str, user: str) -> tuple[Any, Any]:
+    """The access.Relation and access.CaseState a matrix user has to a fixture's case."""
+    from casework.access import CaseState, Relation
+
+    state = {"closed": CaseState.CLOSED, "erased": CaseState.ERASED}.get(fixture, CaseState.OPEN)
+    role = ROLE_OF.get(user)
+    own = fixture in OWN_CASES
+    if role == "supervisor":
+        relation = Relation.OWNER_SUPERVISOR if own else Relation.BREAK_GLASS if fixture == "break_glass" else None
+    elif role == "caseworker" and own:
+        relation = Relation.OWNER_STAFF if fixture in ("owner_staff", "owner_supervisor") else Relation.ASSIGNEE
+    elif role == "partner" and fixture == "partner":
+        relation = Relation.PARTNER
+    else:
+        relation = None
+    return relation or Relation.NONE, state
+
 
 #: Identifying values of each case: unique strings, so a page showing one is easy to spot.
 SECRET_FIELDS = ("family_name", "aliases", "place_of_birth", "phone", "email", "address", "document_number")
@@ -71,8 +122,10 @@ class World:
     users: dict[str, uuid.UUID]
     #: relation -> URL parameter -> value
     params: dict[str, dict[str, str]]
-    #: URL parameters that do not depend on the case: user_id, org_id
+    #: URL parameters that do not depend on the case: org_id
     common: dict[str, str]
+    #: user relation -> the id of such an account (user_id)
+    accounts: dict[str, str]
     #: role -> an export run of that user (or the researcher's)
     exports: dict[str, str]
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -110,13 +163,18 @@ class World:
             return int(row[0]), int(row[1]), int(row[2])
 
 
-def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+def _build(
+    app: Flask,
+) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]], dict[str, str], dict[str, str], dict[str, str]]:
+    import pyotp
+
     from casework.admin import services as admin_services
     from casework.assistance.models import ReintegrationAssistance, ReintegrationFollowUp
     from casework.auth.models import Organisation, User
-    from casework.cases.models import Case, CaseNote
+    from casework.cases.models import BreakGlassAccess, Case, CaseNote
     from casework.cases.references import next_reference
     from casework.consent.models import Consent
+    from casework.db import utcnow
     from casework.exports.models import ExportRun
     from casework.partners.models import Referral
 
@@ -124,6 +182,7 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
         orgs = {
             "own": Organisation(name="Own Lead Agency", kind="lead_agency"),
             "other": Organisation(name="Other Lead Agency", kind="lead_agency"),
+            "visitor": Organisation(name="Visiting Lead Agency", kind="lead_agency"),
             "partner": Organisation(name="Partner Shelter NGO", kind="partner_ngo"),
             "partner2": Organisation(name="Second Partner NGO", kind="partner_ngo"),
             "research": Organisation(name="Research Institute", kind="research"),
@@ -132,59 +191,60 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
         session.flush()
         home = {
             "admin": "own",
+            "admin_other": "other",
+            "operator": "own",
             "supervisor": "own",
             "caseworker": "own",
             "partner": "partner",
             "researcher": "research",
         }
-        users: dict[str, User] = {}
-        for role in ROLES:
-            users[role] = admin_services.create_user(
-                email=f"{role}@matrix.example",
-                display_name=f"Matrix {role}",
+
+        def account(email: str, role: str, org: str, name: str) -> User:
+            user = admin_services.create_user(
+                email=email,
+                display_name=name,
                 role=role,
-                organisation=orgs[home[role]],
+                organisation=orgs[org],
                 password=PASSWORD,
                 must_change_password=False,
                 actor=None,
             )
-        import pyotp
+            if role in ("admin", "operator", "supervisor"):
+                user.totp_secret = pyotp.random_base32()
+                user.totp_enabled = True
+            return user
 
-        for role in ("admin", "supervisor"):
-            users[role].totp_secret = pyotp.random_base32()
-            users[role].totp_enabled = True
-        target = admin_services.create_user(
-            email="target@matrix.example",
-            display_name="Matrix target",
-            role="caseworker",
-            organisation=orgs["own"],
-            password=PASSWORD,
-            must_change_password=False,
-            actor=None,
-        )
-        other_worker = admin_services.create_user(
-            email="other-worker@matrix.example",
-            display_name="Other worker",
-            role="caseworker",
-            organisation=orgs["other"],
-            password=PASSWORD,
-            must_change_password=False,
-            actor=None,
-        )
+        users = {role: account(f"{role}@matrix.example", ROLE_OF[role], home[role], f"Matrix {role}") for role in ROLES}
+        colleague = account("colleague@matrix.example", "caseworker", "own", "Matrix colleague")
+        own_admin = account("own-admin@matrix.example", "admin", "own", "Matrix second admin")
+        other_worker = account("other-worker@matrix.example", "caseworker", "other", "Other worker")
+        visitor = account("visitor@matrix.example", "supervisor", "visitor", "Visiting supervisor")
         session.flush()
+        accounts = {
+            "own_user": str(colleague.id),
+            "own_admin": str(own_admin.id),
+            "other_org_user": str(other_worker.id),
+        }
 
         today = date.today()
         params: dict[str, dict[str, str]] = {}
+        erased: list[Case] = []
         for relation in CASE_RELATIONS:
-            owner = orgs["other"] if relation == "other_org" else orgs["own"]
-            assignee = {"own_unassigned": None, "other_org": other_worker}.get(relation, users["caseworker"])
+            owner = orgs["own"] if relation in OWN_CASES else orgs["other"]
+            assignee = {
+                "owner_staff": colleague,
+                "owner_supervisor": None,
+                "break_glass": other_worker,
+                "other_org": other_worker,
+            }.get(relation, users["caseworker"])
             case = Case(
                 reference=next_reference(2025),
                 owner_org_id=owner.id,
                 assigned_to_id=assignee.id if assignee is not None else None,
                 opened_on=date(2025, 3, 14),
                 year_of_registration=2025,
-                status="open",
+                status="closed" if relation == "closed" else "open",
+                closed_on=date(2025, 9, 1) if relation == "closed" else None,
                 gender="female",
                 age_at_registration=24,
                 citizenship="NG",
@@ -198,8 +258,8 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
             case.date_of_birth = date(2001, 2, 3)
             session.flush()
 
-            referred = relation.startswith("referred")
-            to_org = orgs["partner"] if referred else orgs["partner2"]
+            to_partner = relation in ("partner", "referred_pending", "referred_no_consent")
+            to_org = orgs["partner"] if to_partner else orgs["partner2"]
             sharing = Consent(
                 case_id=case.id,
                 purpose="referral_sharing",
@@ -221,6 +281,7 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
             session.add_all([sharing, assistance])
             session.flush()
             assistance.notes = secret_value(relation, "consent_notes")
+            accepted = relation in ("partner", "second_partner", "referred_no_consent")
             referral = Referral(
                 case_id=case.id,
                 from_org_id=owner.id,
@@ -228,7 +289,7 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
                 service_kind="reintegration",
                 consent_id=sharing.id,
                 field_scope=frozenset({"given_name", "age"}),
-                status="pending" if relation in ("referred_pending",) or not referred else "accepted",
+                status="accepted" if accepted else "pending",
             )
             session.add(referral)
             session.flush()
@@ -248,6 +309,17 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
             session.flush()
             note.body = secret_value(relation, "note_body")
             follow_up.sustainability_score = 50
+            # An emergency access in force on every case: the supervisor's own on the break-glass
+            # case, a visiting organisation's supervisor's elsewhere (the owner may end it).
+            grant = BreakGlassAccess(
+                case_id=case.id,
+                user_id=users["supervisor"].id if relation == "break_glass" else visitor.id,
+                granted_at=utcnow(),
+                expires_at=utcnow() + timedelta(days=3650),
+            )
+            session.add(grant)
+            session.flush()
+            grant.reason = secret_value(relation, "break_glass_reason")
             params[relation] = {
                 "case_id": str(case.id),
                 "service_id": str(service.id),
@@ -255,8 +327,16 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
                 "consent_id": str(assistance.id),
                 "referral_id": str(referral.id),
                 "note_id": str(note.id),
+                "grant_id": str(grant.id),
                 "kind": "reintegration",
             }
+            if relation == "erased":
+                erased.append(case)
+        session.flush()
+        for case in erased:
+            case.destroy_data_key()
+            case.erased_at = utcnow()
+            case.erasure_reason = "Erased for the access matrix"
         exports: dict[str, str] = {}
         for role in ("researcher", "supervisor"):
             run = ExportRun(requested_by_id=users[role].id, kind="ctdc_microdata", parameters={}, status="done")
@@ -266,9 +346,9 @@ def _build(app: Flask) -> tuple[dict[str, uuid.UUID], dict[str, dict[str, str]],
             exports[role] = str(run.id)
         for role in ROLES:
             exports.setdefault(role, exports["researcher"])
-        common = {"user_id": str(target.id), "org_id": str(orgs["partner2"].id)}
+        common = {"org_id": str(orgs["partner2"].id)}
         session.commit()
-        return {role: user.id for role, user in users.items()}, params, common, exports
+        return {role: user.id for role, user in users.items()}, params, common, accounts, exports
 
 
 def _store_export_file(run: Any) -> None:
@@ -322,8 +402,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, keyring_file: Path) -> Itera
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
     Base.metadata.create_all(engine)
-    users, params, common, exports = _build(app)
-    world = World(app, db_path, directory / "template.sqlite3", users, params, common, exports)
+    users, params, common, accounts, exports = _build(app)
+    world = World(app, db_path, directory / "template.sqlite3", users, params, common, accounts, exports)
     world.sessions = {role: _sign_in(app, role, users[role]) for role in ROLES}
     get_db(app).engine.dispose()  # the last connection closing folds the WAL into the file
     shutil.copyfile(db_path, world.template_path)

@@ -1,13 +1,19 @@
-"""The access matrix, generated from the app's URL map: every route x every role x every case
-relation. A new route is covered automatically; a route without an access rule, or with a URL
-parameter the matrix cannot fill, fails here.
+"""The access matrix, generated from the app's URL map: every route x every user (each role,
+and both organisations' administrators) x every case relation (assignee, owner staff, owner
+supervisor, break-glass visitor, partner, second partner NGO, other organisation, closed,
+erased, pending referral, withdrawn consent) and account relation. A new route, role or relation
+is covered automatically; a route without an access rule, with a URL parameter the matrix
+cannot fill, or a cell the matrix cannot classify, fails here.
 
-Expectations (per the access policy in casework/access.py and docs/DESIGN.md):
+Expectations (casework/access.py's two tables, and the agreed reads in tests/security/conftest.py):
 - anonymous: sent to sign in (or 401/403/404) unless the route is public;
 - a role without the route's permission: 403 (or 404), and the refusal is audited;
-- a case (or a record of a case) outside the role's scope: 404 (or 403), never a success;
+- a case route: allowed exactly when the route's permission is in the user's grant on that
+  case (role's set ∩ relation's set in the case's state), else 403/404, audited; a record of a
+  case (service, consent, referral, emergency access) likewise through its case;
+- an account route: allowed exactly for the administrators of that account;
 - otherwise allowed: not 403/404; GET gives 200 or a redirect, POST with an empty form 400 (or
-  409) or a redirect; never a 5xx, never a silent sign-out;
+  409/429) or a redirect; never a 5xx, never a silent sign-out;
 - and on the record: every refusal, every page of a case opened (an event with its case id),
   every POST that succeeded (some event).
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +30,42 @@ import pytest
 from flask import Flask
 
 from casework import create_app
-from casework.access import ROLE_PERMISSIONS, Role, RouteRule, route_rule
+from casework.access import (
+    RELATION_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    CaseState,
+    Permission,
+    Relation,
+    Role,
+    RouteRule,
+    case_permissions,
+    route_rule,
+)
 from casework.crypto.keyring import Keyring
 from tests.conftest import TEST_SETTINGS
-from tests.security.conftest import CASE_RELATIONS, CASE_SCOPE, REFERRAL_SCOPE, ROLES, World
+from tests.security.conftest import (
+    ADMINISTERED_BY,
+    CASE_RELATIONS,
+    READERS,
+    REFERRAL_READERS,
+    ROLE_OF,
+    ROLES,
+    USER_RELATIONS,
+    World,
+    relation_of,
+)
 
 #: URL parameters that name a record of the case under test.
-CASE_RECORD_PARAMS = frozenset({"case_id", "service_id", "follow_up_id", "consent_id", "note_id", "kind"})
+CASE_RECORD_PARAMS = frozenset({"case_id", "service_id", "follow_up_id", "consent_id", "note_id", "grant_id", "kind"})
 REFERRAL_PARAMS = frozenset({"referral_id"})
-OTHER_PARAMS = frozenset({"user_id", "org_id", "export_id"})
-KNOWN_PARAMS = CASE_RECORD_PARAMS | REFERRAL_PARAMS | OTHER_PARAMS
+USER_PARAMS = frozenset({"user_id"})
+OTHER_PARAMS = frozenset({"org_id", "export_id"})
+KNOWN_PARAMS = CASE_RECORD_PARAMS | REFERRAL_PARAMS | USER_PARAMS | OTHER_PARAMS
+#: The way in to a case outside one's scope: any case id (the answer never tells whether it
+#: exists); what it grants is tested in tests/audit/test_break_glass.py.
+OUT_OF_SCOPE_ROUTES = frozenset({"audit.break_glass_request"})
+#: Referral routes that also act on the referral's case, and the case permission they need.
+REFERRAL_CASE_PERMISSION = {"partners.revoke": Permission.REFERRAL_CREATE}
 CHECKED_METHODS = ("GET", "POST")
 #: GET routes that are forms over query parameters (a download built from chosen options):
 #: without them they answer 400 with the form, which is not a refusal.
@@ -56,6 +89,10 @@ class Endpoint:
     @property
     def case_relational(self) -> bool:
         return bool(self.params & (CASE_RECORD_PARAMS - {"kind"} | REFERRAL_PARAMS))
+
+    @property
+    def user_relational(self) -> bool:
+        return bool(self.params & USER_PARAMS)
 
 
 @functools.cache
@@ -95,7 +132,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     cases, ids = [], []
     for ep in endpoints():
-        relations = CASE_RELATIONS if ep.case_relational else ("-",)
+        relations = CASE_RELATIONS if ep.case_relational else USER_RELATIONS if ep.user_relational else ("-",)
         for role in (*ROLES, None):
             for relation in relations if role is not None else relations[:1]:
                 cases.append((ep, role, relation))
@@ -128,22 +165,47 @@ def test_case_routes_are_declared_as_such() -> None:
     assert not undeclared, f"routes taking a case_id without case_route=True: {undeclared}"
 
 
-# -- the matrix ---------------------------------------------------------------------------------
-def may_reach(role: str, relation: str, ep: Endpoint) -> bool:
-    """Is the record the URL names within the role's scope?"""
+# -- the expectations ------------------------------------------------------------------------------
+def test_the_relation_table_gives_exactly_the_agreed_reads() -> None:
+    """casework.access's tables against the reads agreed in tests/security/conftest.py."""
+    for fixture in CASE_RELATIONS:
+        readers = {
+            user
+            for user in ROLES
+            if Permission.CASE_READ in case_permissions(Role(ROLE_OF[user]), *relation_of(fixture, user))
+        }
+        assert readers == READERS[fixture], fixture
+
+
+def test_break_glass_is_read_only_and_nothing_is_unclassified() -> None:
+    visitor = {RELATION_PERMISSIONS[(Relation.BREAK_GLASS, state)] for state in (CaseState.OPEN, CaseState.CLOSED)}
+    assert visitor == {frozenset({Permission.CASE_READ, Permission.CASE_FILE, Permission.BREAK_GLASS_END})}
+    assert {(relation, state) for relation in Relation for state in CaseState} == set(RELATION_PERMISSIONS)
+    assert all(not RELATION_PERMISSIONS[(relation, CaseState.ERASED)] for relation in Relation)
+
+
+def expected(role: str, relation: str, ep: Endpoint, rule: RouteRule) -> bool:
+    """May this user do what the route does to the record the URL names? Every cell is
+    classified here (a case, a referral, an account or nothing)."""
+    if ep.endpoint in OUT_OF_SCOPE_ROUTES:
+        return True
+    if ep.user_relational:
+        return role in ADMINISTERED_BY[relation]
     if not ep.case_relational:
         return True
-    table = CASE_SCOPE if ep.params & (CASE_RECORD_PARAMS - {"kind"}) else REFERRAL_SCOPE
-    return role in table[relation]
+    grant = case_permissions(Role(ROLE_OF[role]), *relation_of(relation, role))
+    if ep.params & REFERRAL_PARAMS:
+        needed = REFERRAL_CASE_PERMISSION.get(ep.endpoint)
+        return role in REFERRAL_READERS[relation] and (needed is None or needed in grant)
+    assert rule.permission is not None, f"{ep.endpoint}: a case route must declare the case permission it needs"
+    return rule.permission in grant
 
 
 def fill(world: World, ep: Endpoint, role: str | None, relation: str) -> str:
     values = dict(world.common)
     values["export_id"] = world.exports[role or "researcher"]
-    if relation != "-":
-        values.update(world.params[relation])
-    else:
-        values.update(world.params["own_assigned"])
+    values.update(world.params[relation if relation in world.params else "assignee"])
+    values["user_id"] = world.accounts.get(relation, world.accounts["own_user"])
     url = ep.rule
     for name in ep.params:
         url = url.replace(f"<uuid:{name}>", values[name]).replace(f"<{name}>", values[name])
@@ -179,15 +241,14 @@ def test_access_matrix(world: World, matrix_case: tuple[Endpoint, str | None, st
     if role is None:
         assert status in (401, 403, 404) or (300 <= status < 400 and "/auth/login" in location), where
         return
-    permitted = rule.permission is None or rule.permission in ROLE_PERMISSIONS[Role(role)]
+    permitted = rule.permission is None or rule.permission in ROLE_PERMISSIONS[Role(ROLE_OF[role])]
     if not permitted:
         assert status in (403, 404), f"role without {rule.permission}: {where}"
         assert world.audit_counts()[0] > refusals_before, f"refusal not audited: {where}"
         return
-    if not may_reach(role, relation, ep):
-        assert status in (403, 404), f"record outside the {role}'s scope: {where}"
-        if status == 403 or "case_id" in ep.params:
-            assert world.audit_counts()[0] > refusals_before, f"refusal not audited: {where}"
+    if not expected(role, relation, ep, rule):
+        assert status in (403, 404), f"not allowed to the {role} ({relation}): {where}"
+        assert world.audit_counts()[0] > refusals_before, f"refusal not audited: {where}"
         return
     assert status not in (403, 404), f"allowed but refused: {where}"
     if ep.endpoint not in SIGN_OUT_ENDPOINTS:
@@ -197,6 +258,29 @@ def test_access_matrix(world: World, matrix_case: tuple[Endpoint, str | None, st
         if status == 200 and ep.params & (CASE_RECORD_PARAMS - {"kind"}):  # a page of the case or its records
             assert world.audit_counts(case_id)[2] > case_events_before, f"case view not audited: {where}"
     else:
-        assert status in (400, 409) or 300 <= status < 400, where
+        assert status in (400, 409, 429) or 300 <= status < 400, where
         if 300 <= status < 400 and ep.endpoint not in UNAUDITED_POSTS:
             assert world.audit_counts()[1] > events_before, f"change not audited: {where}"
+
+
+def test_the_relation_in_sql_and_in_python_agree(world: World) -> None:
+    """access.load_case computes the relation in the case query, access.grant_for from a loaded
+    row: both give the relation the matrix expects, for every user and case."""
+    from sqlalchemy import select
+
+    from casework.access import grant_for, relation_expression
+    from casework.auth.models import User
+    from casework.cases.models import Case
+    from casework.db import session
+
+    with world.app.test_request_context():
+        for role in ROLES:
+            user = session.get(User, world.users[role])
+            for fixture in CASE_RELATIONS:
+                case = session.get(Case, uuid.UUID(world.params[fixture]["case_id"]))
+                in_sql = session.execute(select(relation_expression(user)).where(Case.id == case.id)).scalar_one()
+                expected_relation, _state = relation_of(fixture, role)
+                assert (in_sql, grant_for(user, case).relation) == (expected_relation, expected_relation), (
+                    role,
+                    fixture,
+                )
