@@ -15,7 +15,17 @@ keepalive = 5
 preload_app = False
 max_requests = 5000
 max_requests_jitter = 500
-forwarded_allow_ips = os.environ.get("CASEWORK_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarded headers are read in one place only: the app's ProxyFix, with CASEWORK_PROXY_HOPS.
+# gunicorn trusting X-Forwarded-Proto as well (its default for 127.0.0.1) would take a client's
+# own header for the truth when the app is told to trust no proxy.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+# Worker heartbeat files and gunicorn's control socket: systemd's RuntimeDirectory (mode 700;
+# the install and the service's home are read-only). Without one, no control socket at all.
+_runtime = os.environ.get("RUNTIME_DIRECTORY")
+worker_tmp_dir = _runtime or None
+control_socket = os.path.join(_runtime, "gunicorn.ctl") if _runtime else "gunicorn.ctl"
+control_socket_disable = not _runtime
 # The access log has the path without its query string; casework puts no victim data in URLs,
 # and this keeps it that way even if a client adds some.
 accesslog = "-"

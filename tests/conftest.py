@@ -333,14 +333,22 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group("postgres"))
     if item.get_closest_marker("browser"):
         item.add_marker(pytest.mark.xdist_group("browser"))
+    if item.get_closest_marker("deploy"):
+        item.add_marker(pytest.mark.xdist_group("deploy"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run only when CASEWORK_BROWSER_TESTS=1."""
-    if os.environ.get("CASEWORK_BROWSER_TESTS") == "1":
-        return
+    """Browser tests run only when CASEWORK_BROWSER_TESTS=1; the deployment test (nginx, two
+    gunicorn hosts, PostgreSQL, chromium) only when CASEWORK_DEPLOY_TESTS=1 (.ci/run sets both)."""
+    browser = os.environ.get("CASEWORK_BROWSER_TESTS") == "1"
+    deploy = os.environ.get("CASEWORK_DEPLOY_TESTS") == "1"
     for item in items:
-        if item.get_closest_marker("browser"):
+        if item.get_closest_marker("deploy"):
+            if not deploy:
+                item.add_marker(pytest.mark.skip(reason="the deployment test is on with CASEWORK_DEPLOY_TESTS=1"))
+            elif not POSTGRES_URL:
+                item.add_marker(pytest.mark.skip(reason="the deployment test needs CASEWORK_TEST_POSTGRES_URL"))
+        elif item.get_closest_marker("browser") and not browser:
             item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))
 
 

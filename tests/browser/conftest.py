@@ -4,54 +4,28 @@ thread (werkzeug), on 127.0.0.1 and a free port, with CSRF on and an SQLite file
 One chromium per module (starting it is the slow part); one server per test, on the test's own
 app and database, so tests do not depend on each other. Every page's console is watched: an
 error or a Content-Security-Policy violation fails the test. A failed test leaves a screenshot
-of each of its pages in a temporary directory (printed with the failure)."""
+of each of its pages in a temporary directory (printed with the failure). The browser, the
+watching and the screenshots live in tests/browser/support.py (tests/deploy uses them too)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
+from tests.browser.support import Browsing, watched
+from tests.browser.support import browser as browser  # noqa: PLC0414 - the shared fixtures
+from tests.browser.support import chromium_args as chromium_args  # noqa: PLC0414
+from tests.browser.support import pytest_runtest_makereport as pytest_runtest_makereport  # noqa: PLC0414
 
 
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request is noise here
         pass
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Keep each phase's report on the item, so fixtures know whether the test failed."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    setattr(item, f"report_{report.when}", report)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -65,72 +39,11 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@dataclass
-class Browsing:
-    """Browser contexts (one per signed-in person) whose pages are watched."""
-
-    browser: Any
-    base_url: str
-    problems: list[str] = field(default_factory=list)
-    contexts: list[Any] = field(default_factory=list)
-    expected_statuses: set[int] = field(default_factory=set)
-
-    def new_page(self, locale: str = "en-GB") -> Any:
-        context = self.browser.new_context(base_url=self.base_url, locale=locale)
-        context.set_default_timeout(TIMEOUT_MS)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        return page
-
-    def expect_status(self, status: int) -> None:
-        """A 4xx page the test asks for (e.g. the 409 conflict page) is not a console problem."""
-        self.expected_statuses.add(status)
-
-    def _on_console(self, message: Any) -> None:
-        if message.type not in ("error", "warning"):
-            return
-        text = message.text
-        if any(f"status of {status}" in text for status in self.expected_statuses):
-            return
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return  # the browser asks for it by itself; the app has none (a 404, not a page error)
-        self.problems.append(f"console {message.type}: {text}")
-
-    def assert_clean(self) -> None:
-        csp = [p for p in self.problems if "Content Security Policy" in p]
-        assert csp == [], "CSP violations"
-        assert self.problems == [], "console errors"
-
-    def screenshots(self, directory: Path) -> list[Path]:
-        saved = []
-        for i, context in enumerate(self.contexts):
-            for j, page in enumerate(context.pages):
-                path = directory / f"context{i}-page{j}.png"
-                try:
-                    page.screenshot(path=str(path), full_page=True)
-                except Exception:  # noqa: BLE001, S112 - a closed page has nothing to show
-                    continue
-                saved.append(path)
-        return saved
-
-
 @pytest.fixture
 def browsing(
     browser: Any, live_server: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browsing]:
-    session = Browsing(browser, live_server)
-    yield session
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        directory = tmp_path_factory.mktemp(f"screenshots-{request.node.name}"[:60])
-        saved = session.screenshots(directory)
-        print(f"\nscreenshots of the failed test ({len(saved)}): {directory}")
-    for context in session.contexts:
-        context.close()
-    if report is not None and report.passed:
-        session.assert_clean()
+    yield from watched(Browsing(browser, live_server), request, tmp_path_factory)
 
 
 @pytest.fixture

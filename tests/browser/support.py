@@ -1,0 +1,120 @@
+"""Playwright on Debian's chromium, shared by the browser tests (tests/browser) and the
+deployment test (tests/deploy): the browser, pages whose console is watched (an error or a
+Content-Security-Policy violation fails the test), and screenshots of a failed test's pages.
+
+A conftest imports ``browser`` and ``pytest_runtest_makereport`` (so that pytest registers
+them there) and builds its ``browsing`` fixture with :func:`watched`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the item, so fixtures know whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="module")
+def chromium_args() -> list[str]:
+    """Command-line switches for chromium (a conftest may add its own)."""
+    return list(CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_args: list[str]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Browsing:
+    """Browser contexts (one per signed-in person) whose pages are watched."""
+
+    browser: Any
+    base_url: str
+    #: Extra Playwright context options, e.g. ``ignore_https_errors`` for a self-signed certificate.
+    context_options: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    contexts: list[Any] = field(default_factory=list)
+    expected_statuses: set[int] = field(default_factory=set)
+
+    def new_page(self, locale: str = "en-GB") -> Any:
+        context = self.browser.new_context(base_url=self.base_url, locale=locale, **self.context_options)
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        return page
+
+    def expect_status(self, status: int) -> None:
+        """A 4xx page the test asks for (e.g. the 409 conflict page) is not a console problem."""
+        self.expected_statuses.add(status)
+
+    def _on_console(self, message: Any) -> None:
+        if message.type not in ("error", "warning"):
+            return
+        text = message.text
+        if any(f"status of {status}" in text for status in self.expected_statuses):
+            return
+        if message.location.get("url", "").endswith("/favicon.ico"):
+            return  # the browser asks for it by itself; the app has none (a 404, not a page error)
+        self.problems.append(f"console {message.type}: {text}")
+
+    def assert_clean(self) -> None:
+        csp = [p for p in self.problems if "Content Security Policy" in p]
+        assert csp == [], "CSP violations"
+        assert self.problems == [], "console errors"
+
+    def screenshots(self, directory: Path) -> list[Path]:
+        saved = []
+        for i, context in enumerate(self.contexts):
+            for j, page in enumerate(context.pages):
+                path = directory / f"context{i}-page{j}.png"
+                try:
+                    page.screenshot(path=str(path), full_page=True)
+                except Exception:  # noqa: BLE001, S112 - a closed page has nothing to show
+                    continue
+                saved.append(path)
+        return saved
+
+
+def watched(
+    session: Browsing, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browsing]:
+    """Yield ``session``; afterwards screenshots if the test failed, console check if it passed."""
+    yield session
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        directory = tmp_path_factory.mktemp(f"screenshots-{request.node.name}"[:60])
+        saved = session.screenshots(directory)
+        print(f"\nscreenshots of the failed test ({len(saved)}): {directory}")
+    for context in session.contexts:
+        context.close()
+    if report is not None and report.passed:
+        session.assert_clean()
