@@ -45,6 +45,9 @@ class Config:
     login_ip_max_attempts: int = 30
     login_ip_window_minutes: int = 15
     secure_cookies: bool = False
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1). 0 trusts no
+    # forwarded header: the client address is the socket's, and a client cannot claim another.
+    proxy_hops: int = 0
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es")
     sql_echo: bool = False
@@ -116,6 +119,11 @@ class Config:
             if name not in overrides and var in env_vars:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
 
+        if "proxy_hops" not in overrides and "CASEWORK_PROXY_HOPS" in env_vars:
+            overrides["proxy_hops"] = env_vars["CASEWORK_PROXY_HOPS"]
+        if "proxy_hops" in overrides:
+            overrides["proxy_hops"] = _proxy_hops(overrides["proxy_hops"])
+
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -128,6 +136,20 @@ class Config:
             keyring_path=Path(keyring),
             **overrides,
         )
+
+
+MAX_PROXY_HOPS = 5
+
+
+def _proxy_hops(value: Any) -> int:
+    """A hop count from 0 to MAX_PROXY_HOPS. Raises ConfigError otherwise."""
+    try:
+        hops = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"CASEWORK_PROXY_HOPS must be a whole number, not {value!r}") from None
+    if not 0 <= hops <= MAX_PROXY_HOPS:
+        raise ConfigError(f"CASEWORK_PROXY_HOPS must be between 0 and {MAX_PROXY_HOPS}")
+    return hops
 
 
 def _instance_secret(path: Path) -> str:
