@@ -16,7 +16,7 @@ from casework.auth.models import Organisation
 from casework.cases.models import Case
 from casework.consent.links import case_file_url
 from casework.db import session
-from casework.partners import pdf, summary
+from casework.partners import summary
 from casework.partners.forms import SummaryForm
 from casework.partners.models import OPEN_STATUSES, Referral
 from casework.partners.views import bp
@@ -98,6 +98,10 @@ def summary_pdf(case_id: uuid.UUID) -> Response | tuple[str, int]:
             case_url=case_file_url(case.id),
         )
         return page, status if status != 200 else 400
+    # Imported on the first PDF: fpdf2 (with fontTools and numpy) was most of a worker's
+    # start-up, and few requests are PDFs (bench/worker_start.py).
+    from casework.partners import pdf
+
     filename = f"summary-{built.reference}-{built.recipient}.pdf"
     return Response(
         pdf.render(built),
