@@ -123,11 +123,17 @@ def _driver_url(url: str) -> str:
     return url
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
+def _run_tool(name: str, args: list[str], url: URL) -> None:
+    """Run pg_dump or pg_restore against ``url`` (credentials in the environment, never in the
+    arguments). Raises BackupError with the end of its error output when it fails."""
+    tool = shutil.which(name)
+    if tool is None:
         raise BackupError(f"{name} is not installed (Debian: apt-get install postgresql-client)")
-    return found
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        [tool, *args], env=postgres_environment(url), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise BackupError(f"{name} failed: {result.stderr.strip()[-500:]}")
 
 
 def _sha256(path: Path) -> str:
@@ -160,15 +166,7 @@ def create(engine: Engine, directory: Path) -> Manifest:
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
             cases = connection.execute(text("SELECT count(*) FROM cases")).scalar_one()
             # pg_dump reads the snapshot while this transaction holds it open.
-            result = subprocess.run(  # noqa: S603 - fixed arguments, credentials in the environment
-                [_tool("pg_dump"), "--format=custom", f"--snapshot={snapshot}", f"--file={dump}"],
-                env=postgres_environment(url),
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-    if result.returncode != 0:
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
+            _run_tool("pg_dump", ["--format=custom", f"--snapshot={snapshot}", f"--file={dump}"], url)
     dump.chmod(0o600)
     manifest = Manifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -210,22 +208,9 @@ def restore(directory: Path, target: str, keyring_path: Path) -> Restored:
         )
     url = _postgres_url(target)
     _create_database(url)
-    result = subprocess.run(  # noqa: S603 - fixed arguments, credentials in the environment
-        [
-            _tool("pg_restore"),
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            f"--dbname={url.database}",
-            str(dump),
-        ],
-        env=postgres_environment(url),
-        capture_output=True,
-        text=True,
-        check=False,
+    _run_tool(
+        "pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={url.database}", str(dump)], url
     )
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()[-500:]}")
     return verify(url, keyring, manifest)
 
 

@@ -32,42 +32,29 @@ def _failed_sign_in_address(app, client, environ: dict[str, str], headers: dict[
         return event.remote_addr
 
 
-def test_by_default_no_forwarded_header_is_trusted(make_app):
-    app = make_app()
-    client = app.test_client()
+@pytest.mark.parametrize(
+    ("hops", "remote", "forwarded", "expected"),
+    [
+        # No proxy trusted (the default): the socket's address, whatever the headers say.
+        (0, "192.0.2.10", "203.0.113.66", "192.0.2.10"),
+        # nginx appended the address it saw to the client's own (spoofed) entry: the last one.
+        (1, "127.0.0.1", "203.0.113.66, 198.51.100.7", "198.51.100.7"),
+        # Two trusted hops: the second-to-last entry; anything before it is the client's own.
+        (2, "127.0.0.1", "203.0.113.66, 198.51.100.7, 10.0.0.5", "198.51.100.7"),
+        # Fewer entries than hops: nothing is believed.
+        (2, "127.0.0.1", "198.51.100.7", "127.0.0.1"),
+    ],
+)
+def test_the_address_comes_from_the_trusted_hops_only(make_app, hops, remote, forwarded, expected):
+    app = make_app(proxy_hops=hops)
     address = _failed_sign_in_address(
         app,
-        client,
-        {"REMOTE_ADDR": "192.0.2.10"},
-        {"X-Forwarded-For": "203.0.113.66", "X-Forwarded-Proto": "https"},
+        app.test_client(),
+        {"REMOTE_ADDR": remote},
+        # Over HTTPS, Flask-WTF wants this site's Referer (tests/security/test_https_forms.py).
+        {"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https", "Referer": "https://localhost/auth/login"},
     )
-    assert address == "192.0.2.10"
-
-
-def test_one_trusted_hop_takes_the_address_the_proxy_saw(make_app):
-    app = make_app(proxy_hops=1)
-    client = app.test_client()
-    # The client sent its own X-Forwarded-For (spoofed); the proxy appended the real address.
-    address = _failed_sign_in_address(
-        app,
-        client,
-        {"REMOTE_ADDR": "127.0.0.1"},
-        {"X-Forwarded-For": "203.0.113.66, 198.51.100.7"},
-    )
-    assert address == "198.51.100.7"
-
-
-def test_more_forwarded_entries_than_hops_do_not_move_the_address(make_app):
-    app = make_app(proxy_hops=2)
-    client = app.test_client()
-    # Two trusted hops: the second-to-last entry is the client; entries before it are the client's own.
-    address = _failed_sign_in_address(
-        app,
-        client,
-        {"REMOTE_ADDR": "127.0.0.1"},
-        {"X-Forwarded-For": "203.0.113.66, 198.51.100.7, 10.0.0.5"},
-    )
-    assert address == "198.51.100.7"
+    assert address == expected
 
 
 def test_failed_sign_ins_from_one_address_do_not_throttle_another(make_app, make_user):

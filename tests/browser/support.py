@@ -7,6 +7,7 @@ them there) and builds its ``browsing`` fixture with :func:`watched`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,3 +119,66 @@ def watched(
         context.close()
     if report is not None and report.passed:
         session.assert_clean()
+
+
+# -- page helpers ------------------------------------------------------------------------------------
+def heading(page: Any) -> str:
+    return str(page.inner_text("main h1")).strip()
+
+
+def case_reference(page: Any) -> str:
+    match = re.search(r"CT-\d{4}-\d+", heading(page))
+    assert match, f"no case reference in {heading(page)!r}"
+    return match.group(0)
+
+
+def submit(page: Any, selector: str = "main form button[type=submit].primary") -> int:
+    """Click a submit button and return the HTTP status of the page it leads to."""
+    with page.expect_navigation() as navigation:
+        page.click(selector)
+    return int(navigation.value.status)
+
+
+def register(page: Any, given: str, family: str) -> int:
+    """Fill in and send the registration form; the status of the page it leads to."""
+    page.goto("/cases/new")
+    page.fill("#given_name", given)
+    page.fill("#family_name", family)
+    page.select_option("#gender", "female")
+    page.fill("#age_at_registration", "24")
+    page.select_option("#citizenship", "NG")
+    page.select_option("#country_of_exploitation", "IT")
+    page.select_option("#identification_route", "ngo")
+    return submit(page, "#register-submit")
+
+
+#: What each kind of assistance's form needs besides status and start date.
+ASSISTANCE = {
+    "shelter": lambda page: (
+        page.select_option("#shelter_type", "safe_house"),
+        page.fill("#facility", "Safe house north"),
+        page.fill("#admitted_on", "2025-03-15"),
+    ),
+    "legal": lambda page: (
+        page.check("input[name=legal_services][value=counselling]"),
+        page.select_option("#permit_status", "applied"),
+    ),
+    "medical": lambda page: (
+        page.check("input[name=care_types][value=primary_care]"),
+        page.fill("#referred_to", "City clinic"),
+    ),
+    "psychosocial": lambda page: (
+        page.check("input[name=support_types][value=individual_counselling]"),
+        page.fill("#sessions_planned", "6"),
+        page.fill("#sessions_attended", "2"),
+    ),
+    "return": lambda page: (
+        page.select_option("#destination_country", "NG"),
+        page.select_option("#risk_level", "low"),
+    ),
+    "reintegration": lambda page: (
+        page.check("input[name=components][value=vocational_training]"),
+        page.fill("#grant_amount", "250.00"),
+        page.fill("#grant_currency", "eur"),
+    ),
+}

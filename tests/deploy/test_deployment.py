@@ -23,6 +23,7 @@ import time
 import pyotp
 import pytest
 
+from tests.browser.support import ASSISTANCE, case_reference, heading, register, submit
 from tests.deploy.conftest import ACCOUNTS, PARTNER_ORG, PASSWORD
 from tests.deploy.harness import (
     PURGE_UNIT,
@@ -43,16 +44,6 @@ from tests.faults.forms import form_posting_to
 
 pytestmark = pytest.mark.deploy
 HSTS = "Strict-Transport-Security"
-
-
-def heading(page) -> str:
-    return page.inner_text("main h1").strip()
-
-
-def submit(page, selector: str = "main form button[type=submit].primary") -> int:
-    with page.expect_navigation() as navigation:
-        page.click(selector)
-    return navigation.value.status
 
 
 def sign_out(page) -> None:
@@ -138,17 +129,9 @@ def test_a_supervisor_sets_up_two_factor_and_signs_in_with_it(browsing, deployme
 def test_a_caseworker_registers_a_case_records_assistance_and_refers_it(browsing, deployment, journey, sign_in) -> None:
     page = browsing.new_page()
     sign_in(page, "caseworker")
-    page.goto("/cases/new")
-    page.fill("#given_name", "Amina")
-    page.fill("#family_name", "Okafor")
-    page.select_option("#gender", "female")
-    page.fill("#age_at_registration", "24")
-    page.select_option("#citizenship", "NG")
-    page.select_option("#country_of_exploitation", "IT")
-    page.select_option("#identification_route", "ngo")
-    assert submit(page, "#register-submit") == 200
+    assert register(page, "Amina", "Okafor") == 200
     assert page.locator(".flash-success").inner_text().startswith("Case CT-")
-    reference = re.search(r"CT-\d{4}-\d+", heading(page)).group(0)
+    reference = case_reference(page)
     case_id = page.url.rstrip("/").split("/")[-1]
     journey.cases[reference] = case_id
     journey.given_names[case_id] = "Amina"
@@ -157,10 +140,8 @@ def test_a_caseworker_registers_a_case_records_assistance_and_refers_it(browsing
     with page.expect_navigation():
         page.click("a[href$='/assistance/shelter/new']")
     page.select_option("#status", "in_progress")
-    page.fill("#started_on", "2026-11-02")
-    page.select_option("#shelter_type", "safe_house")
-    page.fill("#facility", "Safe house north")
-    page.fill("#admitted_on", "2026-11-02")
+    page.fill("#started_on", "2025-03-15")
+    ASSISTANCE["shelter"](page)
     assert submit(page) == 200
     assert page.locator(".flash-success").inner_text() == "Assistance recorded."
 

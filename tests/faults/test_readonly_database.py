@@ -50,12 +50,9 @@ def _make_read_only(app: Flask, path: Path) -> None:
     database.sessionmaker = sessionmaker(bind=database.engine, expire_on_commit=False)
 
 
-def test_saves_on_a_read_only_database_fail_cleanly_and_change_nothing(
-    make_app: Any, tmp_path: Path, make_org: Any, make_user: Any, make_case: Any, login: Any
-) -> None:
-    db_path = tmp_path / "casework.sqlite3"
+def _editing(make_app: Any, make_org: Any, make_user: Any, make_case: Any, login: Any) -> tuple[Any, ...]:
+    """A signed-in caseworker with the edit form of their case filled in (address changed)."""
     app = make_app()
-    assert get_db(app).url.endswith(str(db_path))
     org = make_org("Lead agency")
     caseworker = make_user("caseworker", org=org)
     case = make_case(org, caseworker, address="Via Roma 1")
@@ -64,6 +61,15 @@ def test_saves_on_a_read_only_database_fail_cleanly_and_change_nothing(
     edit_path = f"/cases/{case.id}/edit"
     form = form_posting_to(client.get(edit_path).get_data(as_text=True), edit_path).data()
     form["address"] = ["Calle Mayor 2"]
+    return app, client, case, edit_path, form
+
+
+def test_saves_on_a_read_only_database_fail_cleanly_and_change_nothing(
+    make_app: Any, tmp_path: Path, make_org: Any, make_user: Any, make_case: Any, login: Any
+) -> None:
+    db_path = tmp_path / "casework.sqlite3"
+    app, client, case, edit_path, form = _editing(make_app, make_org, make_user, make_case, login)
+    assert get_db(app).url.endswith(str(db_path))
     before = _snapshot(app, case.id)
 
     _make_read_only(app, db_path)
@@ -132,15 +138,7 @@ def _set_read_only(url: str, on: bool) -> None:
 def test_a_read_only_postgres_answers_503_nothing_saved_and_not_ready(
     make_app: Any, database_url: str, make_org: Any, make_user: Any, make_case: Any, login: Any
 ) -> None:
-    app = make_app()
-    org = make_org("Lead agency")
-    caseworker = make_user("caseworker", org=org)
-    case = make_case(org, caseworker, address="Via Roma 1")
-    client = app.test_client()
-    login(client, caseworker)
-    edit_path = f"/cases/{case.id}/edit"
-    form = form_posting_to(client.get(edit_path).get_data(as_text=True), edit_path).data()
-    form["address"] = ["Calle Mayor 2"]
+    app, client, case, edit_path, form = _editing(make_app, make_org, make_user, make_case, login)
     before = _snapshot(app, case.id)
     assert client.get("/ready").status_code == 200
 
