@@ -20,7 +20,7 @@ COMMANDS = (
     ("users", "casework.auth.cli", "users_cli", "User accounts."),
     ("audit", "casework.audit.cli", "audit_cli", "The tamper-evident audit log."),
     ("demo", "casework.demo", "demo_cli", "Demo accounts and synthetic cases (refused in production)."),
-    ("export", "casework.exports.cli", "export_cli", "Anonymised research exports."),
+    ("export", "casework.exports.cli", "export_cli", "Anonymised research exports (CTDC microdata, protected aggregate tables)."),
     ("exports-storage", "casework.exports.storage", "storage_cli", "Stored export files: purge the expired ones."),
     (
         "retention",
@@ -28,7 +28,7 @@ COMMANDS = (
         "retention_cli",
         "Retention: erase closed cases after their organisation's retention period.",
     ),
-    ("backup", "casework.backup", "backup_cli", "Backups: manifest and restore checks."),
+    ("backup", "casework.backup", "backup_cli", "Backups: dump with a manifest of the keys it needs; restore and check."),
 )
 
 

@@ -333,8 +333,31 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group("postgres"))
     if item.get_closest_marker("browser"):
         item.add_marker(pytest.mark.xdist_group("browser"))
-    if item.get_closest_marker("deploy"):
-        item.add_marker(pytest.mark.xdist_group("deploy"))
+
+
+#: Test files whose tests share one module-scoped deployment and build on each other in order:
+#: all of a file's tests go to one xdist worker, in file order.
+ONE_WORKER_FILES = ("tests/deploy/test_deployment.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """scripts/test's ``--dist loadgroup``, with the files above kept whole on one worker.
+
+    xdist 3.8 groups tests by suffixing ``item._nodeid`` with the ``xdist_group`` name, which
+    pytest 9.2 no longer reads (a node's id is ``item._id``): the groups above (postgres,
+    browser, deploy) never reached the scheduler, and the deployment test's steps ran on both
+    workers, each with a deployment of its own, out of order. So the scheduler groups these
+    files by path itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FilesKeptWhole(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in ONE_WORKER_FILES else super()._split_scope(nodeid)
+
+    return FilesKeptWhole(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -167,6 +167,7 @@ def test_a_caseworker_registers_a_case_records_assistance_and_refers_it(browsing
 
 
 def test_the_partner_accepts_the_referral_and_sees_the_case(browsing, deployment, journey, sign_in) -> None:
+    assert journey.cases, "needs the caseworker's referral (the test before this one)"
     page = browsing.new_page()
     sign_in(page, "partner")
     assert page.url.endswith("/partners/portal")
@@ -331,6 +332,7 @@ def test_cases_registered_on_either_host_open_on_both(deployment: Deployment, jo
 def test_a_read_only_database_answers_503_nothing_saved_and_is_not_ready(
     browsing, deployment: Deployment, journey, sign_in
 ) -> None:
+    assert journey.cases, "needs the caseworker's case (the journeys above)"
     case_id = next(iter(journey.cases.values()))
     page = browsing.new_page()
     sign_in(page, "caseworker")
