@@ -13,30 +13,25 @@ from typing import Any
 import click
 from flask import Flask
 
-# (name, module, attribute, help): click groups registered on the app's CLI.
+# (name, module, attribute): click groups registered on the app's CLI.
 COMMANDS = (
-    ("db", "casework.migrate", "db_cli", "Database schema migrations."),
-    ("keys", "casework.crypto.cli", "keys_cli", "Master keys: init, rotate, retire, status, check."),
-    ("users", "casework.auth.cli", "users_cli", "User accounts."),
-    ("audit", "casework.audit.cli", "audit_cli", "The tamper-evident audit log."),
-    ("demo", "casework.demo", "demo_cli", "Demo accounts and synthetic cases (refused in production)."),
-    ("export", "casework.exports.cli", "export_cli", "Anonymised research exports (CTDC microdata, protected aggregate tables)."),
-    ("exports-storage", "casework.exports.storage", "storage_cli", "Stored export files: purge the expired ones."),
-    (
-        "retention",
-        "casework.admin.retention_cli",
-        "retention_cli",
-        "Retention: erase closed cases after their organisation's retention period.",
-    ),
-    ("backup", "casework.backup", "backup_cli", "Backups: dump with a manifest of the keys it needs; restore and check."),
+    ("db", "casework.migrate", "db_cli"),
+    ("keys", "casework.crypto.cli", "keys_cli"),
+    ("users", "casework.auth.cli", "users_cli"),
+    ("audit", "casework.audit.cli", "audit_cli"),
+    ("demo", "casework.demo", "demo_cli"),
+    ("export", "casework.exports.cli", "export_cli"),
+    ("exports-storage", "casework.exports.storage", "storage_cli"),
+    ("retention", "casework.admin.retention_cli", "retention_cli"),
+    ("backup", "casework.backup", "backup_cli"),
 )
 
 
 class LazyGroup(click.Group):
     """A command group whose module is imported on first use (a command, its help, completion)."""
 
-    def __init__(self, name: str, module: str, attribute: str, help: str) -> None:  # noqa: A002 - click's name
-        super().__init__(name=name, help=help)
+    def __init__(self, name: str, module: str, attribute: str) -> None:
+        super().__init__(name=name)
         self._target = (module, attribute)
         self._group: click.Group | None = None
 
@@ -59,10 +54,14 @@ class LazyGroup(click.Group):
     def get_help(self, ctx: click.Context) -> str:
         return self._real().get_help(ctx)
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        # `flask --help` lists the groups: only then are they all imported.
+        return self._real().get_short_help_str(limit)
+
 
 def init_app(app: Flask) -> None:
-    for name, module, attribute, help_text in COMMANDS:
-        app.cli.add_command(LazyGroup(name, module, attribute, help_text))
+    for name, module, attribute in COMMANDS:
+        app.cli.add_command(LazyGroup(name, module, attribute))
     from casework.preflight import preflight_command
 
     app.cli.add_command(preflight_command)
