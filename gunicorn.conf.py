@@ -11,8 +11,13 @@ threads = int(os.environ.get("CASEWORK_THREADS", "4"))
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
-# No preload: each worker opens its own database pool after the fork.
-preload_app = False
+# The master imports and builds the app once; a worker is a fork of it, serving at once (a
+# killed or recycled worker no longer stalls its share of requests while it imports the app:
+# bench/worker_start.py). The master never opens a database connection (nothing does before a
+# request; the keyring check runs in each worker, below), and post_fork drops the pool anyway,
+# so no connection is ever shared by two processes. A new release needs `systemctl restart
+# casework` (graceful), not a reload: a reload forks new workers from the same loaded code.
+preload_app = True
 max_requests = 5000
 max_requests_jitter = 500
 # Forwarded headers are read in one place only: the app's ProxyFix, with CASEWORK_PROXY_HOPS.
@@ -31,6 +36,20 @@ control_socket_disable = not _runtime
 accesslog = "-"
 access_log_format = '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
 errorlog = "-"
+
+
+def pre_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook signature
+    """In the master, before each fork: the loaded app and its modules stay for the process's
+    life; out of the cyclic collector's reach, a collection in a worker never touches (and so
+    never copies) the memory the workers share with the master."""
+    gc.freeze()
+
+
+def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook signature
+    """In the new worker: a pool of its own (no connection of the master's, were there one)."""
+    from casework.db import get_db
+
+    get_db(worker.app.wsgi()).engine.dispose(close=False)
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
