@@ -11,16 +11,45 @@ threads = int(os.environ.get("CASEWORK_THREADS", "4"))
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
-# No preload: each worker opens its own database pool after the fork.
-preload_app = False
+# The master imports and builds the app once; a worker is a fork of it, serving at once (a
+# killed or recycled worker no longer stalls its share of requests while it imports the app:
+# bench/worker_start.py). The master never opens a database connection (nothing does before a
+# request; the keyring check runs in each worker, below), and post_fork drops the pool anyway,
+# so no connection is ever shared by two processes. A new release needs `systemctl restart
+# casework` (graceful), not a reload: a reload forks new workers from the same loaded code.
+preload_app = True
 max_requests = 5000
 max_requests_jitter = 500
-forwarded_allow_ips = os.environ.get("CASEWORK_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarded headers are read in one place only: the app's ProxyFix, with CASEWORK_PROXY_HOPS.
+# gunicorn trusting X-Forwarded-Proto as well (its default for 127.0.0.1) would take a client's
+# own header for the truth when the app is told to trust no proxy.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+# Worker heartbeat files and gunicorn's control socket: systemd's RuntimeDirectory (mode 700;
+# the install and the service's home are read-only). Without one, no control socket at all.
+_runtime = os.environ.get("RUNTIME_DIRECTORY")
+worker_tmp_dir = _runtime or None
+control_socket = os.path.join(_runtime, "gunicorn.ctl") if _runtime else "gunicorn.ctl"
+control_socket_disable = not _runtime
 # The access log has the path without its query string; casework puts no victim data in URLs,
 # and this keeps it that way even if a client adds some.
 accesslog = "-"
 access_log_format = '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"ms":%(M)s}'
 errorlog = "-"
+
+
+def pre_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook signature
+    """In the master, before each fork: the loaded app and its modules stay for the process's
+    life; out of the cyclic collector's reach, a collection in a worker never touches (and so
+    never copies) the memory the workers share with the master."""
+    gc.freeze()
+
+
+def post_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook signature
+    """In the new worker: a pool of its own (no connection of the master's, were there one)."""
+    from casework.db import get_db
+
+    get_db(worker.app.wsgi()).engine.dispose(close=False)
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

@@ -69,6 +69,7 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
             + (["--users", "10", "--duration", "15", "--throughput-seconds", "5"] if quick else []),
         ),
         ("fault_worker_kill", ["bench/fault_worker_kill.py"] + (["--seconds", "10"] if quick else [])),
+        ("worker_start", ["bench/worker_start.py"] + (["--kills", "3", "--imports", "3"] if quick else [])),
     ]
 
 

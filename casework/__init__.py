@@ -47,6 +47,13 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
         cfg = Config.from_env(Path(app.instance_path), overrides=config)
     app.config["CASEWORK"] = cfg
     _flask_settings(app, cfg)
+    if cfg.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client address and scheme as the trusted proxies saw them: the right-most
+        # ``proxy_hops`` entries, so entries a client wrote itself are never believed. Host,
+        # port and prefix stay the request's own (nginx passes the Host header through).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.proxy_hops, x_proto=cfg.proxy_hops)  # type: ignore[method-assign]
 
     from casework import logs
 

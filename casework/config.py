@@ -48,6 +48,9 @@ class Config:
     secure_cookies: bool = False
     # Emergency (break-glass) accesses one supervisor may be granted per day (UTC).
     break_glass_daily_cap: int = 3
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (nginx: 1). 0 trusts no
+    # forwarded header: the client address is the socket's, and a client cannot claim another.
+    proxy_hops: int = 0
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es")
     sql_echo: bool = False
@@ -136,6 +139,10 @@ class Config:
                     raise ConfigError(f"{var} must be a whole number, not {env_vars[var]!r}") from None
         if int(overrides.get("break_glass_daily_cap", 1)) < 0:
             raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
+        if "proxy_hops" not in overrides and "CASEWORK_PROXY_HOPS" in env_vars:
+            overrides["proxy_hops"] = env_vars["CASEWORK_PROXY_HOPS"]
+        if "proxy_hops" in overrides:
+            overrides["proxy_hops"] = _proxy_hops(overrides["proxy_hops"])
 
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - known
@@ -170,6 +177,20 @@ def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[st
         overrides.setdefault("keyring_poll_seconds", 0.0)
     if "node_name" not in overrides and env_vars.get("CASEWORK_NODE_NAME", "").strip():
         overrides["node_name"] = env_vars["CASEWORK_NODE_NAME"].strip()
+
+
+MAX_PROXY_HOPS = 5
+
+
+def _proxy_hops(value: Any) -> int:
+    """A hop count from 0 to MAX_PROXY_HOPS. Raises ConfigError otherwise."""
+    try:
+        hops = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"CASEWORK_PROXY_HOPS must be a whole number, not {value!r}") from None
+    if not 0 <= hops <= MAX_PROXY_HOPS:
+        raise ConfigError(f"CASEWORK_PROXY_HOPS must be between 0 and {MAX_PROXY_HOPS}")
+    return hops
 
 
 def _instance_secret(path: Path) -> str:

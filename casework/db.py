@@ -16,7 +16,8 @@ from typing import Any, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from werkzeug.local import LocalProxy
@@ -99,10 +100,18 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             owner_only_database_file(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        # No pool_pre_ping: the checkout probe below pings and also asks whether the server
+        # takes writes, in the same round trip.
         kwargs["pool_size"] = 5
         kwargs["max_overflow"] = 5
     engine = create_engine(url, **kwargs)
+    # Every form checks its own fields for control characters; this guard catches a NUL that a
+    # form does not check (the sign-in email) wherever it would reach the database.
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _mark_fresh)
+        event.listen(engine, "checkout", _probe_on_checkout)
+        event.listen(engine, "handle_error", _drop_read_only_connections)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -131,6 +140,93 @@ def owner_only_database_file(url: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
+
+
+# -- a database that refuses writes (failover, a standby, default_transaction_read_only) ---------------
+_FRESH = "casework.fresh"
+#: SQLSTATEs that say the database cannot take the request now, not that the request is wrong:
+#: read-only transaction, admin/crash shutdown, cannot connect now, disk full, out of memory,
+#: too many connections (and class 08, connection exceptions).
+UNAVAILABLE_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03", "53100", "53200", "53300"})
+
+
+def _mark_fresh(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_FRESH] = True
+
+
+def server_refuses_writes(dbapi_connection: Any) -> bool:
+    """Ask a PostgreSQL connection whether its transactions are read-only (a standby, or
+    ``default_transaction_read_only``), outside any transaction (one round trip)."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_catalog.current_setting('transaction_read_only')")
+            row = cursor.fetchone()
+    finally:
+        if not dbapi_connection.closed:
+            dbapi_connection.autocommit = autocommit
+    return bool(row and row[0] == "on")
+
+
+def _probe_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Before a pooled connection is used: is it alive, and does it still see the database as it
+    is now? A session started while the database was read-only stays read-only for its life,
+    so once the database takes writes again (or after a failover) such a connection is replaced
+    by a new one. A new connection is taken as it is (the database may really be read-only)."""
+    fresh = record.info.pop(_FRESH, False)
+    try:
+        read_only = server_refuses_writes(dbapi_connection)
+    except Exception as exc:  # noqa: BLE001 - any driver error: the connection is unusable
+        raise DisconnectionError("connection failed its check-out probe") from exc
+    if read_only and not fresh:
+        raise DisconnectionError("connection is read-only; a new one will tell whether the database still is")
+
+
+def _drop_read_only_connections(context: Any) -> None:
+    """A write refused as read-only: drop the connection (and the pool's older ones) as after a
+    disconnect, so the next request reconnects, to the new primary after a failover."""
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    if sqlstate == "25006":
+        context.is_disconnect = True
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot take requests now (answer 503, "nothing was
+    saved, try again shortly") rather than a fault in the request or the code (500)."""
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        return sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08")
+    return False
+
+
+def refuses_writes(db_session: Session) -> bool:
+    """Readiness: whether the database refuses writes now (PostgreSQL: a standby or
+    ``default_transaction_read_only``; SQLite: ``PRAGMA query_only``). Raises SQLAlchemyError
+    when it does not answer."""
+    connection = db_session.connection()
+    if connection.dialect.name == "postgresql":
+        value = connection.exec_driver_sql("SELECT pg_catalog.current_setting('transaction_read_only')").scalar()
+        return value == "on"
+    return bool(connection.exec_driver_sql("PRAGMA query_only").scalar())
+
+
+class UnstorableText(ValueError):
+    """A statement's text parameter holds a NUL character: PostgreSQL cannot store one (psycopg
+    refuses it), SQLite would. Refused the same way on both, before the statement is sent; the
+    web layer answers 400 and rolls the request back."""
+
+
+def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    for params in parameters if executemany else (parameters,):
+        values = params.values() if isinstance(params, dict) else params or ()
+        for value in values:
+            if type(value) is str and "\x00" in value:
+                raise UnstorableText("a text value holds a NUL character")
 
 
 def init_app(app: Flask, url: str, echo: bool = False) -> Database:
@@ -236,5 +332,6 @@ def import_all_models() -> None:
     from casework.consent import models as _consent  # noqa: F401
     from casework.crypto import models as _crypto  # noqa: F401
     from casework.exports import models as _exports  # noqa: F401
+    from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401

@@ -37,22 +37,35 @@ def db_cli() -> None:
     pass
 
 
-@db_cli.command("upgrade")
+def current_revision() -> str:
+    """The database's revision(s), comma-separated ("base" before the first migration)."""
+    from alembic.migration import MigrationContext
+
+    with get_db(current_app).engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(heads) or "base"
+
+
+# Relative revisions ("-1", "+1") start with a dash: take them as the argument, not an option.
+RELATIVE = {"ignore_unknown_options": True}
+
+
+@db_cli.command("upgrade", context_settings=RELATIVE)
 @click.argument("revision", default="head")
 @with_appcontext
 def upgrade_command(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head; +1 for one step)."""
     upgrade(revision)
-    click.echo(f"database at {revision}")
+    click.echo(f"database at {current_revision()}")
 
 
-@db_cli.command("downgrade")
+@db_cli.command("downgrade", context_settings=RELATIVE)
 @click.argument("revision")
 @with_appcontext
 def downgrade_command(revision: str) -> None:
-    """Revert migrations down to REVISION."""
+    """Revert migrations down to REVISION (-1: undo the last one; base: everything)."""
     downgrade(revision)
-    click.echo(f"database at {revision}")
+    click.echo(f"database at {current_revision()}")
 
 
 @db_cli.command("revision")
@@ -66,4 +79,5 @@ def revision_command(message: str) -> None:
 @db_cli.command("current")
 @with_appcontext
 def current_command() -> None:
-    command.current(alembic_config())
+    """The database's revision."""
+    click.echo(current_revision())

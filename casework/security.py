@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import BadRequest
 
 from casework import access
 
@@ -44,8 +46,37 @@ def init_app(app: Flask) -> None:
     from casework.auth import sessions
 
     sessions.init_app(app, login_manager)
+    app.before_request(_refuse_unreadable_input)
     app.before_request(_enforce_route_policy)
     app.after_request(_security_headers)
+    app.register_error_handler(UnreadableInput, unreadable_input_page)
+
+
+class UnreadableInput(BadRequest):
+    """A request no casework form can take: a file part (no form takes uploads, and WTForms'
+    text validators fail on a file) or a NUL character in the query string (no link has one).
+    A NUL in a form field is left to the form (its control-character message keeps what the
+    person typed) and, where a form does not check, to the database guard (casework.db)."""
+
+
+UNREADABLE_INPUT = _l(
+    "What you sent contains something no form here accepts (a NUL character, or a file where text "
+    "was expected), so it cannot be stored. Nothing was saved: go back, correct the form and send it again."
+)
+
+
+def _refuse_unreadable_input() -> None:
+    """Refuse such a request before any view runs, whatever the route."""
+    if request.files:
+        raise UnreadableInput()
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            raise UnreadableInput()
+
+
+def unreadable_input_page(_exc: Exception) -> tuple[str, int]:
+    """The 400 page for input that cannot be stored (also casework.db's UnstorableText)."""
+    return render_template("error.html", status=400, message=UNREADABLE_INPUT), 400
 
 
 def _enforce_route_policy() -> Response | None:
@@ -105,12 +136,14 @@ def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    # same-origin: the Referer goes to this site only, never to another one (no page address
+    # leaves the site), and Flask-WTF's SSL-strict check of HTTPS form posts can read it.
+    headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-    if request.is_secure or current_app.config["CASEWORK"].secure_cookies:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    # No Strict-Transport-Security here: the TLS proxy sends it (deploy/nginx/casework.conf),
+    # on its own answers too; both sending it made two headers.
     if request.endpoint != "static":
         # Pages may show case data: never store them in a browser or proxy cache.
         headers["Cache-Control"] = "no-store"

@@ -10,19 +10,19 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, redirec
 from flask import session as flask_session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from casework import access, vocab
 from casework.access import Permission, route
 from casework.crypto import ERASED, KeyUnavailableError
-from casework.db import session
-from casework.security import is_safe_path
+from casework.db import UnstorableText, is_unavailable, refuses_writes, session
+from casework.security import is_safe_path, unreadable_input_page
 
 log = logging.getLogger(__name__)
 bp = Blueprint("core", __name__)
@@ -69,11 +69,27 @@ def login_alias() -> Response:
 @bp.route("/health")
 @route(public=True)
 def health() -> tuple[dict[str, str], int]:
-    """For load balancers: is the database reachable? Says nothing else."""
+    """Liveness: is the database reachable? Says nothing else (200 when the database answers,
+    read-only or not: the process is fine, restarting it would not help)."""
     try:
         session.execute(select(1))
     except SQLAlchemyError:
         return {"status": "unavailable"}, 503
+    return {"status": "ok"}, 200
+
+
+@bp.route("/ready")
+@route(public=True)
+def ready() -> tuple[dict[str, str], int]:
+    """Readiness: 200 when the database answers and takes writes; 503 "read-only" when it
+    refuses them (a standby, a failover not finished, ``default_transaction_read_only``): every
+    save would answer "nothing was saved". Monitoring and load balancers use this one."""
+    try:
+        read_only = refuses_writes(session)
+    except SQLAlchemyError:
+        return {"status": "unavailable"}, 503
+    if read_only:
+        return {"status": "read-only"}, 503
     return {"status": "ok"}, 200
 
 
@@ -129,21 +145,39 @@ def _handle_unexpected(exc: Exception) -> tuple[str, int]:
     # Log the type, the route and where it happened, never the message: an exception message
     # (e.g. a database error's parameters) may carry victim data.
     frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)[-6:]]
-    log.error("unhandled %s on %s at %s", type(exc).__name__, request.url_rule, " <- ".join(reversed(frames)))
+    unavailable = is_unavailable(exc)
+    log.log(
+        logging.WARNING if unavailable else logging.ERROR,
+        "%s %s on %s at %s",
+        "database unavailable:" if unavailable else "unhandled",
+        type(exc).__name__,
+        request.url_rule,
+        " <- ".join(reversed(frames)),
+    )
     _rollback_quietly()
     # A host whose keyring lacks a key the deployment uses: temporary, nothing was saved.
-    status = 503 if isinstance(exc, OperationalError | KeyUnavailableError) else 500
-    return _error_page(status)
+    return _error_page(503 if unavailable or isinstance(exc, KeyUnavailableError) else 500)
+
+
+def _handle_unstorable(exc: UnstorableText) -> tuple[str, int]:
+    _rollback_quietly()
+    return unreadable_input_page(exc)
 
 
 def _rollback_quietly() -> None:
-    # close() rolls the transaction back without expiring what was loaded (rollback() would):
-    # the error page then reads the signed-in user (name, role, language) from memory instead of
-    # going back to a database that may be down, which would turn a clean 503 into a crash.
+    """End the request's transaction and render what follows as signed out.
+
+    A failed flush has already rolled back and expired every loaded object, the signed-in
+    user included, and the database may be gone or read-only: the error page must not go back
+    to it for the user's name or role (that was the DetachedInstanceError that turned a 503
+    into a broken page). The session cookie is untouched: the person is still signed in on the
+    next request."""
     try:
         session.close()
     except SQLAlchemyError:
         pass
+    if has_request_context():
+        g._login_user = AnonymousUserMixin()
 
 
 def error_messages(errors: Any) -> list[str]:
@@ -161,6 +195,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(error_messages)
     app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(UnstorableText, _handle_unstorable)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)
 

@@ -338,12 +338,43 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+#: Test files whose tests share one module-scoped deployment and build on each other in order:
+#: all of a file's tests go to one xdist worker, in file order.
+ONE_WORKER_FILES = ("tests/deploy/test_deployment.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """scripts/test's ``--dist loadgroup``, with the files above kept whole on one worker.
+
+    xdist 3.8 groups tests by suffixing ``item._nodeid`` with the ``xdist_group`` name, which
+    pytest 9.2 no longer reads (a node's id is ``item._id``): the groups above (postgres,
+    browser, deploy) never reached the scheduler, and the deployment test's steps ran on both
+    workers, each with a deployment of its own, out of order. So the scheduler groups these
+    files by path itself."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FilesKeptWhole(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in ONE_WORKER_FILES else super()._split_scope(nodeid)
+
+    return FilesKeptWhole(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run only when CASEWORK_BROWSER_TESTS=1."""
-    if os.environ.get("CASEWORK_BROWSER_TESTS") == "1":
-        return
+    """Browser tests run only when CASEWORK_BROWSER_TESTS=1; the deployment test (nginx, two
+    gunicorn hosts, PostgreSQL, chromium) only when CASEWORK_DEPLOY_TESTS=1 (.ci/run sets both)."""
+    browser = os.environ.get("CASEWORK_BROWSER_TESTS") == "1"
+    deploy = os.environ.get("CASEWORK_DEPLOY_TESTS") == "1"
     for item in items:
-        if item.get_closest_marker("browser"):
+        if item.get_closest_marker("deploy"):
+            if not deploy:
+                item.add_marker(pytest.mark.skip(reason="the deployment test is on with CASEWORK_DEPLOY_TESTS=1"))
+            elif not POSTGRES_URL:
+                item.add_marker(pytest.mark.skip(reason="the deployment test needs CASEWORK_TEST_POSTGRES_URL"))
+        elif item.get_closest_marker("browser") and not browser:
             item.add_marker(pytest.mark.skip(reason="browser tests are on with CASEWORK_BROWSER_TESTS=1"))
 
 

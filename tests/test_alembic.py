@@ -47,3 +47,34 @@ def test_single_head(make_app):
     with app.app_context():
         heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
     assert len(heads) == 1
+
+
+def _check_downgrade_one_step(make_app) -> None:
+    """``flask db downgrade -1`` (the README's way to undo the last release's migration) goes
+    back exactly one revision, and ``flask db upgrade`` comes back to head."""
+    from alembic.script import ScriptDirectory
+
+    app = make_app(create_schema=False)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        script = ScriptDirectory.from_config(migrate.alembic_config())
+        head = script.get_current_head()
+        previous = script.get_revision(head).down_revision
+    result = runner.invoke(args=["db", "downgrade", "-1"])
+    assert result.exit_code == 0, result.output
+    assert previous in result.output
+    with get_db(app).engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == previous
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert _diff(app) == []
+
+
+def test_sqlite_downgrade_one_step(make_app):
+    _check_downgrade_one_step(make_app)
+
+
+@pytest.mark.postgres
+def test_postgres_downgrade_one_step(make_app):
+    _check_downgrade_one_step(make_app)

@@ -60,3 +60,23 @@ def test_keys_init_writes_a_new_keyring(app, runner, tmp_path):
     result = runner.invoke(args=["keys", "init", "--path", str(target)])
     assert result.exit_code == 0, result.output
     assert target.exists() and target.stat().st_mode & 0o077 == 0
+
+
+def test_lazy_command_groups_are_the_real_ones():
+    """casework.cli registers each group by name and imports it on use: the name must be the
+    group's own, and every group must import."""
+    import importlib
+
+    from casework.cli import COMMANDS
+
+    for name, module, attribute in COMMANDS:
+        group = getattr(importlib.import_module(module), attribute)
+        assert group.name == name, module
+
+
+def test_a_lazy_group_runs_its_commands_and_shows_its_help(app, runner):
+    result = runner.invoke(args=["db", "current"])
+    assert result.exit_code == 0, result.output
+    assert "Revert migrations" in runner.invoke(args=["db", "--help"]).output
+    listing = runner.invoke(args=["--help"]).output
+    assert "Database schema migrations." in listing and "The tamper-evident audit log." in listing

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import segno
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_babel import gettext as _
@@ -129,6 +128,8 @@ def totp_setup() -> str | Response:
     elif request.method == "POST":
         status = 400
     uri = services.provisioning_uri(user, secret)
+    import segno  # the two-factor set-up page only: not at every worker's start
+
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render_template("auth/totp_setup.html", form=form, qr=qr, secret=grouped), status

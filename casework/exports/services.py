@@ -1,9 +1,9 @@
 """Research exports: check the request against the supervisor's limits, run it, record it.
 
 Every export is an :class:`ExportRun` (who, when, parameters, counts, sha256 of the file) and
-an audit event carrying ids, codes and counts only. Services flush and never commit. The file
-is written to a temporary name and renamed when complete, so a half-written file never exists
-under its final name.
+an audit event carrying ids, codes and counts only. Services flush and never commit. A web
+export's file is stored in the database, encrypted, until it expires (exports.storage); the
+command line's ``--out`` file is written to a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -15,22 +15,21 @@ import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from casework.audit import writer as audit
 from casework.db import session, utcnow
-from casework.exports import aggregates, anonymise, ctdc, reader, tables
+from casework.exports import aggregates, anonymise, ctdc, reader, storage, tables
 from casework.exports.models import ExportRun, ExportSettings
 
 KIND_MICRODATA = "ctdc_microdata"
 KIND_TABLE = "aggregate_table"
-FILE_LIFETIME = timedelta(hours=24)
+FILE_LIFETIME = storage.FILE_LIFETIME
 PREVIEW_ROWS = 25
 DEFAULT_DIMENSIONS = tuple(tables.DIMENSIONS)
 MAX_K = 1000
@@ -186,19 +185,9 @@ def check_table(request: TableRequest, settings: ExportSettings) -> None:
 
 
 # -- files -----------------------------------------------------------------------------------------
-def export_dir() -> Path:
-    """Where web exports wait for download: the configured instance folder (never the code's)."""
-    path = Path(current_app.config["CASEWORK"].instance_path) / "exports"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def stored_file(run: ExportRun) -> Path:
-    return export_dir() / f"{run.id}.csv"
-
-
 def _write_atomically(path: Path, chunks: Iterable[str]) -> tuple[str, int]:
-    """Write text chunks (UTF-8) to ``path`` via a temporary file; returns (sha256, bytes)."""
+    """Write text chunks (UTF-8) to ``path`` via a temporary file; returns (sha256, bytes).
+    (The command line's ``--out``; web exports are stored in the database: exports.storage.)"""
     digest = hashlib.sha256()
     size = 0
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
@@ -215,29 +204,21 @@ def _write_atomically(path: Path, chunks: Iterable[str]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _write(run: ExportRun, out: Path | None, chunks: Iterable[str]) -> tuple[str, int]:
+    """To ``out`` (command line) or to the run's stored file, which every host serves."""
+    return _write_atomically(out, chunks) if out is not None else storage.store(run.id, chunks)
+
+
 def purge_expired_files() -> int:
     """Delete stored export files older than FILE_LIFETIME; returns how many."""
-    cutoff = (utcnow() - FILE_LIFETIME).timestamp()
-    removed = 0
-    for path in export_dir().glob("*.csv"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return storage.purge_expired()
 
 
 def preview(run: ExportRun, rows: int = PREVIEW_ROWS) -> list[list[str]] | None:
     """The first rows of a stored export file (it holds protected output only), or None."""
-    path = stored_file(run)
-    if run.status != "done" or not path.exists():
+    if run.status != "done":
         return None
-    with open(path, encoding="utf-8", newline="") as handle:
-        out = []
-        for row in csv.reader(handle):
-            out.append(row)
-            if len(out) > rows:
-                break
-    return out
+    return storage.preview(run.id, rows)
 
 
 # -- runs ------------------------------------------------------------------------------------------
@@ -311,7 +292,6 @@ def run_microdata(
         "loss_all_columns": round(report.loss(len(ctdc.ATTRIBUTES)), 6),
         "columns": len(ctdc.HEADER),
     }
-    target = out or stored_file(run)
 
     def chunks() -> Iterable[str]:
         written = 0
@@ -321,7 +301,7 @@ def run_microdata(
             if progress is not None and rows:
                 progress("write", written, report.rows_out)
 
-    sha256, size = _write_atomically(target, chunks())
+    sha256, size = _write(run, out, chunks())
     _finish(
         run,
         sha256,
@@ -392,7 +372,7 @@ def run_table(
                 buffer.truncate()
         yield buffer.getvalue()
 
-    sha256, size = _write_atomically(out or stored_file(run), chunks())
+    sha256, size = _write(run, out, chunks())
     _finish(
         run,
         sha256,
@@ -433,21 +413,15 @@ def requester_names(runs: Iterable[ExportRun]) -> dict[Any, str]:
     return display_names(run.requested_by_id for run in runs)
 
 
-def download(run: ExportRun, actor: Any) -> Path:
+def download(run: ExportRun, actor: Any) -> storage.StoredExport:
     """The stored file of a finished run, audited. Raises LookupError when it is not available
-    (still running, failed, expired, or altered since it was written)."""
-    path = stored_file(run)
-    if run.status != "done" or not path.exists():
+    (still running, failed, expired, or not the file the run wrote)."""
+    stored = storage.find(run.id) if run.status == "done" else None
+    if stored is None or stored.sha256 != run.file_sha256:
         raise LookupError("export file not available")
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != run.file_sha256:
-        raise LookupError("export file does not match its checksum")
     run.downloaded_at = utcnow()
     audit.record("export.download", target=run, details={"kind": run.kind, "sha256": run.file_sha256}, actor=actor)
-    return path
+    return stored
 
 
 def dimension_labels(names: Iterable[str]) -> str:

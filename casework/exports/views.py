@@ -9,14 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from casework.access import Permission, route
 from casework.db import session
-from casework.exports import services
+from casework.exports import services, storage
 from casework.exports.forms import MicrodataForm, SettingsForm, TableForm
 from casework.exports.models import ExportSettings
 
@@ -136,14 +136,15 @@ def download(export_id: uuid.UUID) -> Response:
     run = services.own_run(export_id, current_user)
     if run is None:
         abort(404)
-    try:
-        path = services.download(run, current_user)
-    except LookupError:
-        abort(404)
-    session.commit()
     kind = "ctdc" if run.kind == services.KIND_MICRODATA else "table"
     name = f"casework-{kind}-{run.started_at:%Y%m%d}-{str(run.id)[:8]}.csv"
-    return send_file(path, mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
+    try:
+        answer = storage.response(services.download(run, current_user), name)
+    except LookupError:
+        session.rollback()
+        abort(404)
+    session.commit()
+    return answer
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -5,10 +5,11 @@ without console errors or Content-Security-Policy violations (see conftest.py)."
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
+
+from tests.browser.support import ASSISTANCE, case_reference, heading, register, submit
 
 pytestmark = pytest.mark.browser
 
@@ -32,23 +33,6 @@ def caseworker(make_user, org):
 @pytest.fixture
 def supervisor(make_user, org):
     return make_user("supervisor", org=org, display_name="Sam Supervisor")  # TOTP on
-
-
-def heading(page) -> str:
-    return page.inner_text("main h1").strip()
-
-
-def case_reference(page) -> str:
-    match = re.search(r"CT-\d{4}-\d+", heading(page))
-    assert match, f"no case reference in {heading(page)!r}"
-    return match.group(0)
-
-
-def submit(page, selector: str = "main form button[type=submit].primary") -> int:
-    """Click a submit button and return the HTTP status of the page it leads to."""
-    with page.expect_navigation() as navigation:
-        page.click(selector)
-    return navigation.value.status
 
 
 def test_sign_in_with_the_keyboard_only(browsing, caseworker):
@@ -78,25 +62,6 @@ def test_sign_in_with_the_keyboard_only(browsing, caseworker):
     assert heading(page) == "Dashboard"
 
 
-def choose_country(page, field: str, name: str, code: str) -> None:
-    """Type a country's name into its type-ahead box and take the first match with Enter."""
-    page.fill(f"#{field}-typeahead", name)
-    page.press(f"#{field}-typeahead", "Enter")
-    assert page.input_value(f"#{field}") == code
-
-
-def register(page, given: str, family: str) -> int:
-    page.goto("/cases/new")
-    page.fill("#given_name", given)
-    page.fill("#family_name", family)
-    page.select_option("#gender", "female")
-    page.fill("#age_at_registration", "24")
-    choose_country(page, "citizenship", "Nigeria", "NG")
-    choose_country(page, "country_of_exploitation", "Italy", "IT")
-    page.select_option("#identification_route", "ngo")
-    return submit(page, "#register-submit")
-
-
 def test_register_a_case_through_the_duplicate_check_and_find_it(browsing, sign_in, caseworker):
     page = browsing.new_page()
     sign_in(page, caseworker)
@@ -124,37 +89,6 @@ def test_register_a_case_through_the_duplicate_check_and_find_it(browsing, sign_
     assert "2 cases found" in results.inner_text()
     assert first_reference in results.inner_text() and second_reference in results.inner_text()
     browsing.assert_clean()
-
-
-ASSISTANCE = {
-    "shelter": lambda page: (
-        page.select_option("#shelter_type", "safe_house"),
-        page.fill("#facility", "Safe house north"),
-        page.fill("#admitted_on", "2025-03-15"),
-    ),
-    "legal": lambda page: (
-        page.check("input[name=legal_services][value=counselling]"),
-        page.select_option("#permit_status", "applied"),
-    ),
-    "medical": lambda page: (
-        page.check("input[name=care_types][value=primary_care]"),
-        page.fill("#referred_to", "City clinic"),
-    ),
-    "psychosocial": lambda page: (
-        page.check("input[name=support_types][value=individual_counselling]"),
-        page.fill("#sessions_planned", "6"),
-        page.fill("#sessions_attended", "2"),
-    ),
-    "return": lambda page: (
-        page.select_option("#destination_country", "NG"),
-        page.select_option("#risk_level", "low"),
-    ),
-    "reintegration": lambda page: (
-        page.check("input[name=components][value=vocational_training]"),
-        page.fill("#grant_amount", "250.00"),
-        page.fill("#grant_currency", "eur"),
-    ),
-}
 
 
 def test_record_one_assistance_of_each_kind(browsing, sign_in, caseworker, org, make_case):

@@ -236,6 +236,14 @@ def test_the_erase_page_warns_not_to_write_identifying_details(world):
     assert "do not write names" in page.get_data(as_text=True)
 
 
+def test_the_erase_page_says_what_happens_to_backups(world):
+    """The README's threat model, not a promise it cannot keep: backups made before the erasure
+    still hold the case's wrapped key until the master key that wrapped it is retired."""
+    page = world.client_for(world.supervisor).get(f"/cases/{world.case.id}/erase").get_data(as_text=True)
+    assert "including backups" not in page
+    assert "Backups made before" in page and "master key" in page
+
+
 def test_closed_date_is_kept_for_the_record(world):
     with world.app.app_context():
         case = session.get(Case, world.case.id)

@@ -7,7 +7,7 @@ import pytest
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
@@ -74,3 +74,12 @@ def test_no_inline_script_or_style_in_pages(client, make_user, login):
 
 def test_no_hsts_over_plain_http_in_development(client):
     assert "Strict-Transport-Security" not in client.get("/auth/login").headers
+
+
+def test_the_app_sends_no_hsts_even_over_https(make_app):
+    """nginx sends Strict-Transport-Security (deploy/nginx/casework.conf), on every answer
+    including its own error pages; the app sending it too made two headers."""
+    app = make_app(proxy_hops=1, secure_cookies=True)
+    response = app.test_client().get("/auth/login", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    assert "Strict-Transport-Security" not in response.headers

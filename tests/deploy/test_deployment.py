@@ -1,0 +1,442 @@
+"""The deployment, tried as people use it: chromium over HTTPS through nginx in front of two
+gunicorn hosts on one PostgreSQL database (tests/deploy/harness.py builds it from the shipped
+files, as the README's "Deploying on PostgreSQL" says).
+
+The journeys run in order on the one deployment: a supervisor signs in with two-factor
+authentication, a caseworker registers a case, records assistance and consent and refers the
+case to a partner, the partner accepts, a researcher exports on one host and downloads the file
+from the other. Then what an operator meets: the client addresses behind the proxy, a database
+that refuses writes, the export purge timer, a backup restored and served.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import io
+import json
+import re
+import ssl
+import subprocess
+import time
+
+import pyotp
+import pytest
+
+from tests.browser.support import ASSISTANCE, case_reference, heading, register, submit
+from tests.deploy.conftest import ACCOUNTS, PARTNER_ORG, PASSWORD
+from tests.deploy.harness import (
+    PURGE_UNIT,
+    ROOT,
+    SERVER_NAME,
+    Client,
+    Deployment,
+    Host,
+    database_url,
+    free_port,
+    plain_get,
+    read_environment_file,
+    render_environment,
+    unit_command,
+    wait_for,
+)
+from tests.faults.forms import form_posting_to
+
+pytestmark = pytest.mark.deploy
+HSTS = "Strict-Transport-Security"
+
+
+def sign_out(page) -> None:
+    with page.expect_navigation():
+        page.click("header form button[type=submit]")
+
+
+# -- nginx as shipped --------------------------------------------------------------------------------
+def test_nginx_accepts_the_shipped_site(deployment: Deployment) -> None:
+    checked = deployment.check_nginx()
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr and "test is successful" in checked.stderr
+
+
+def test_every_answer_through_nginx_has_one_hsts_header(deployment: Deployment) -> None:
+    client = deployment.client()
+    answers = {
+        "page": client.get("/auth/login"),
+        "redirect": client.get("/reports/"),
+        "static": client.get("/static/css/casework.css"),
+        "not found": client.get("/no/such/page"),
+        "health": client.get("/health"),
+        "ready": client.get("/ready"),
+        # nginx's own answer: a body over the 2 MB limit never reaches the application.
+        "too large": client.request(
+            "POST", "/auth/login", body=b"x" * (3 * 1024 * 1024), headers={"Content-Type": "text/plain"}
+        ),
+    }
+    statuses = {name: answer.status for name, answer in answers.items()}
+    assert statuses == {
+        "page": 200,
+        "redirect": 302,
+        "static": 200,
+        "not found": 404,
+        "health": 200,
+        "ready": 200,
+        "too large": 413,
+    }
+    for name, answer in answers.items():
+        assert answer.headers.get_all(HSTS) == ["max-age=63072000; includeSubDomains"], name
+    # A name nginx does not serve gets no TLS handshake at all.
+    stranger = deployment.client()
+    stranger.host = "other.example"
+    with pytest.raises(ssl.SSLError):
+        stranger.get("/auth/login")
+    page = answers["page"]
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert "nginx/" not in page.headers.get("Server", "")
+
+
+def test_plain_http_is_sent_to_https(deployment: Deployment) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", deployment.http_port, timeout=10)
+    connection.request("GET", "/auth/login?next=/cases/", headers={"Host": SERVER_NAME})
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.headers["Location"] == f"https://{SERVER_NAME}/auth/login?next=/cases/"
+    connection.close()
+
+
+# -- the journeys --------------------------------------------------------------------------------------
+def test_a_supervisor_sets_up_two_factor_and_signs_in_with_it(browsing, deployment, journey, sign_in) -> None:
+    page = browsing.new_page()
+    page.goto("/auth/login")
+    page.fill("#email", ACCOUNTS["supervisor"][0])
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation() as navigation:
+        page.click("main form button[type=submit]")
+    assert navigation.value.status == 200, page.locator("main").inner_text()[:300]
+    # Supervisors must have a second factor: the first sign-in leads to its set-up.
+    assert page.url.endswith("/auth/two-factor/setup"), page.url
+    secret = page.inner_text("code.secret").replace(" ", "")
+    journey.totp_secrets["supervisor"] = secret
+    page.fill("#code", pyotp.TOTP(secret).now())
+    assert submit(page) == 200
+    assert page.locator(".flash-success").inner_text() == "Two-factor authentication is on."
+    sign_out(page)
+
+    sign_in(page, "supervisor")  # password, then the code
+    assert heading(page) == "Dashboard"
+    browsing.assert_clean()
+
+
+def test_a_caseworker_registers_a_case_records_assistance_and_refers_it(browsing, deployment, journey, sign_in) -> None:
+    page = browsing.new_page()
+    sign_in(page, "caseworker")
+    assert register(page, "Amina", "Okafor") == 200
+    assert page.locator(".flash-success").inner_text().startswith("Case CT-")
+    reference = case_reference(page)
+    case_id = page.url.rstrip("/").split("/")[-1]
+    journey.cases[reference] = case_id
+    journey.given_names[case_id] = "Amina"
+
+    # Assistance: a shelter stay.
+    with page.expect_navigation():
+        page.click("a[href$='/assistance/shelter/new']")
+    page.select_option("#status", "in_progress")
+    page.fill("#started_on", "2025-03-15")
+    ASSISTANCE["shelter"](page)
+    assert submit(page) == 200
+    assert page.locator(".flash-success").inner_text() == "Assistance recorded."
+
+    # Consent: to share with the partner for the referral, and to anonymised research.
+    for purpose, organisation in (("referral_sharing", PARTNER_ORG), ("anonymised_research", None)):
+        page.goto(f"/cases/{case_id}/consents/new")
+        page.select_option("#purpose", purpose)
+        if organisation:
+            page.select_option("#organisation_id", label=organisation)
+        page.check("input[name=decision][value=granted]")
+        page.select_option("#method", "written")
+        page.select_option("#given_by", "victim")
+        assert submit(page) == 200, page.locator("main").inner_text()[:400]
+
+    # The referral.
+    page.goto(f"/cases/{case_id}/referrals/new")
+    page.select_option("#to_org_id", label=f"{PARTNER_ORG} (consent in force)")
+    page.select_option("#service_kind", "shelter")
+    page.fill("#message", "A bed for two weeks, please.")
+    assert submit(page) == 200, page.locator("main").inner_text()[:400]
+    assert page.locator(".flash-success").inner_text().startswith("The referral was sent.")
+    browsing.assert_clean()
+
+
+def test_the_partner_accepts_the_referral_and_sees_the_case(browsing, deployment, journey, sign_in) -> None:
+    assert journey.cases, "needs the caseworker's referral (the test before this one)"
+    page = browsing.new_page()
+    sign_in(page, "partner")
+    assert page.url.endswith("/partners/portal")
+    with page.expect_navigation():
+        page.click("main table a[href*='/partners/referrals/']")
+    page.check("input[name=decision][value=accept]")
+    assert submit(page, "form[action$='/respond'] button[type=submit]") == 200
+    page.goto("/partners/portal")
+    reference = next(iter(journey.cases))
+    with page.expect_navigation():
+        page.click(f"main table a:has-text('{reference}')")
+    assert "Amina" in page.inner_text("main")
+    browsing.assert_clean()
+
+
+def test_a_researcher_exports_on_one_host_and_downloads_from_the_other(browsing, deployment, sign_in) -> None:
+    host1, host2 = deployment.hosts
+    page = browsing.new_page()
+    deployment.drain("host2")  # everything goes to host1
+    try:
+        sign_in(page, "researcher")
+        page.goto("/exports/")
+        page.check("input[name=dimensions][value=year]")
+        page.fill("#threshold", "10")
+        with page.expect_navigation() as navigation:
+            page.click("form[action$='/exports/table'] button[type=submit]")
+        assert navigation.value.status == 200, page.locator("main").inner_text()[:400]
+        export_path = "/" + page.url.split("/", 3)[3]
+        assert re.fullmatch(r"/exports/runs/[0-9a-f-]{36}", export_path), page.url
+        assert host1.served("/exports/table", "POST") == 1 and host2.served("/exports/table", "POST") == 0
+
+        deployment.drain("host1")  # host1 is out: the download can only come from host2
+        page.goto(export_path)
+        with page.expect_download() as download_info:
+            page.click("a[href$='/download']")
+        download = download_info.value
+        assert download.failure() is None
+        content = open(download.path(), encoding="utf-8").read()
+    finally:
+        deployment.drain()
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0][0].lower().startswith("year") and len(rows) >= 2
+    assert host2.served(export_path + "/download") == 1 and host1.served(export_path + "/download") == 0
+    browsing.assert_clean()
+
+
+def test_the_logs_hold_paths_but_never_query_strings(deployment: Deployment) -> None:
+    marker = "Okafor-query-marker"
+    client = deployment.client()
+    assert client.get(f"/auth/login?next=/cases/&name={marker}").status == 200
+    time.sleep(0.5)  # nginx writes its log line after the answer
+    nginx_log = deployment.access_log.read_text()
+    assert "GET /auth/login HTTP/" in nginx_log
+    assert marker not in nginx_log and "?" not in nginx_log
+    for host in deployment.hosts:
+        assert marker not in host.log.read_text()
+
+
+# -- behind the proxy: the real client address -----------------------------------------------------
+def test_sign_in_throttling_and_the_audit_log_use_the_real_client_address(deployment: Deployment) -> None:
+    attacker = deployment.client("127.0.0.2")
+    attempts = 0
+    while True:
+        attacker.get("/auth/login")
+        answer = attacker.post(
+            "/auth/login",
+            {"email": f"guess{attempts}@lead.example", "password": "not the password 1"},
+            headers={"X-Forwarded-For": "198.51.100.99"},  # a client's claim: not believed
+        )
+        if answer.status == 429:
+            break
+        assert answer.status == 401, (answer.status, answer.text[:300])
+        attempts += 1
+        assert attempts <= 30
+    assert attempts == 30  # the configured limit per address, then 429
+
+    # The same moment, another address: the right password signs in.
+    colleague = deployment.client("127.0.0.3")
+    colleague.get("/auth/login")
+    answer = colleague.post("/auth/login", {"email": ACCOUNTS["caseworker"][0], "password": PASSWORD})
+    assert answer.status == 302, (answer.status, answer.text[:300])
+
+    failures = deployment.sql(
+        "SELECT remote_addr, count(*) FROM audit_events WHERE action = 'login.failure' GROUP BY remote_addr"
+    )
+    assert dict(failures) == {"127.0.0.2": 30}
+    success = deployment.sql(
+        "SELECT remote_addr FROM audit_events WHERE action = 'login.success' ORDER BY id DESC LIMIT 1"
+    )
+    assert success == [("127.0.0.3",)]
+    addresses = {row[0] for row in deployment.sql("SELECT DISTINCT remote_addr FROM audit_events")}
+    assert "198.51.100.99" not in addresses
+
+
+# -- helpers over HTTPS (no browser) ------------------------------------------------------------------
+def signed_in_client(deployment: Deployment, role: str, port: int | None = None) -> Client:
+    """A client signed in as ``role``: through nginx, or straight to one host's gunicorn port."""
+    client = deployment.client() if port is None else Client(port, tls=False)
+    client.get("/auth/login")
+    answer = client.post("/auth/login", {"email": ACCOUNTS[role][0], "password": PASSWORD})
+    assert answer.status == 302, (answer.status, answer.text[:300])
+    return client
+
+
+def register_cases(client: Client, journey, given_names: list[str]) -> list[str]:
+    """Register one case per given name through the registration form; returns their ids."""
+    made = []
+    for given in given_names:
+        # What a browser sends: the form as the page has it (defaults, hidden fields), filled in.
+        fields = form_posting_to(client.get("/cases/new").text, "/cases/new").data()
+        fields.update(
+            given_name=[given],
+            family_name=["Deploytest"],
+            gender=["male"],
+            age_at_registration=["31"],
+            citizenship=["ER"],
+            country_of_exploitation=["LY"],
+            identification_route=["ngo"],
+        )
+        answer = client.post("/cases/new", fields)
+        assert answer.status == 302, (answer.status, answer.text[:400])
+        case_id = answer.location.rstrip("/").split("/")[-1]
+        journey.given_names[case_id] = given
+        made.append(case_id)
+    return made
+
+
+def assert_every_case_opens(
+    deployment: Deployment, journey, port: int | None = None, database: str | None = None
+) -> int:
+    """Every case of the database opens for its caseworker, its given name readable (decrypted);
+    through nginx, or through one host (``port``). Returns how many cases were opened."""
+    client = signed_in_client(deployment, "caseworker", port)
+    rows = deployment.sql("SELECT id FROM cases WHERE erased_at IS NULL ORDER BY id", database=database)
+    assert rows
+    for (case_id,) in rows:
+        answer = client.get(f"/cases/{case_id}")
+        assert answer.status == 200, (str(case_id), answer.status)
+        assert journey.given_names[str(case_id)] in answer.text, str(case_id)
+        assert "[erased]" not in answer.text
+    return len(rows)
+
+
+# HOOK (issue 15, point 4; branch h15-keys): the lead adds here "rotate and retire while both
+# instances register cases; afterwards every case opens on both hosts" (the key-rotation protocol
+# under load). The pieces: `deployment.manage(host, "keys", ...)` runs a key command on one host
+# as an operator would, `register_cases(signed_in_client(deployment, "caseworker", host.port),
+# journey, names)` registers cases through one host, and `assert_every_case_opens(deployment,
+# journey, port=host.port)` opens every case through one host. The read-only and backup tests
+# below then run on the rotated keyring.
+
+
+def test_cases_registered_on_either_host_open_on_both(deployment: Deployment, journey) -> None:
+    host1, host2 = deployment.hosts
+    register_cases(signed_in_client(deployment, "caseworker", host1.port), journey, ["Tesfay"])
+    register_cases(signed_in_client(deployment, "caseworker", host2.port), journey, ["Yonas"])
+    for host in deployment.hosts:
+        assert assert_every_case_opens(deployment, journey, port=host.port) == 3
+
+
+# -- a database that refuses writes ----------------------------------------------------------------
+def test_a_read_only_database_answers_503_nothing_saved_and_is_not_ready(
+    browsing, deployment: Deployment, journey, sign_in
+) -> None:
+    assert journey.cases, "needs the caseworker's case (the journeys above)"
+    case_id = next(iter(journey.cases.values()))
+    page = browsing.new_page()
+    sign_in(page, "caseworker")
+    page.goto(f"/cases/{case_id}")
+    notes_before = deployment.sql("SELECT count(*) FROM case_notes")[0][0]
+
+    # As a failover to a standby or an operator's emergency switch leaves it: new sessions are
+    # read-only, the old ones are gone.
+    deployment.admin_sql(f'ALTER DATABASE "{deployment.database}" SET default_transaction_read_only = on')
+    deployment.admin_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %(name)s AND pid <> pg_backend_pid()",
+        {"name": deployment.database},
+    )
+    try:
+        for host in deployment.hosts:
+            status, body = plain_get(host.port, "/ready")
+            assert (status, body) == (503, b'{"status":"read-only"}\n'), (host.name, status, body)
+            assert plain_get(host.port, "/health")[0] == 200  # alive: it is the database that refuses
+        through_nginx = deployment.client().get("/ready")
+        assert through_nginx.status == 503 and through_nginx.headers.get_all(HSTS) is not None
+
+        page.fill("#body", "Called her sister; she will visit on Friday.")
+        browsing.expect_status(503)
+        assert submit(page, "form[action$='/notes'] button[type=submit]") == 503
+        assert "Nothing was saved" in page.inner_text("main")
+        assert "Called her sister" not in page.content()
+    finally:
+        deployment.admin_sql(f'ALTER DATABASE "{deployment.database}" RESET default_transaction_read_only')
+    assert deployment.sql("SELECT count(*) FROM case_notes")[0][0] == notes_before
+
+    # Writable again: every host is ready without a restart, and the note is saved, once.
+    for host in deployment.hosts:
+        wait_for(lambda host=host: plain_get(host.port, "/ready")[0] == 200, 20, f"{host.name} to be ready")
+    page.goto(f"/cases/{case_id}")
+    page.fill("#body", "Called her sister; she will visit on Friday.")
+    assert submit(page, "form[action$='/notes'] button[type=submit]") == 200
+    assert deployment.sql("SELECT count(*) FROM case_notes")[0][0] == notes_before + 1
+
+
+# -- exports expire ---------------------------------------------------------------------------------------
+def test_the_purge_timer_removes_expired_export_files(deployment: Deployment) -> None:
+    assert deployment.sql("SELECT count(*) FROM export_files")[0][0] >= 1
+    deployment.sql("UPDATE export_files SET expires_at = now() - interval '1 minute'")
+    command = unit_command(PURGE_UNIT)  # what casework-purge.service runs, on one host
+    assert command[0].endswith("/scripts/manage")
+    result = deployment.manage(deployment.hosts[1], *command[1:])
+    assert "expired export file" in result.stdout
+    assert deployment.sql("SELECT count(*) FROM export_files")[0][0] == 0
+    assert deployment.sql("SELECT count(*) FROM export_chunks")[0][0] == 0
+
+
+# -- backups -------------------------------------------------------------------------------------------------
+def test_a_backup_restores_into_a_new_database_that_serves_every_case(
+    deployment: Deployment, journey, tmp_path
+) -> None:
+    host1 = deployment.hosts[0]
+    backup = tmp_path / "backup"
+    deployment.script("backup", str(backup), host=host1)
+    manifest = json.loads((backup / "manifest.json").read_text())
+    keyring = json.loads(host1.keyring.read_text())
+    in_use = {row[0] for row in deployment.sql("SELECT DISTINCT wrapping_key_id FROM cases")}
+    assert set(manifest["master_key_ids"]) >= in_use and in_use <= {k["id"] for k in keyring["master_keys"]}
+    assert manifest["cases"] == deployment.sql("SELECT count(*) FROM cases")[0][0] >= 3
+
+    # A keyring without the backup's master keys is refused before anything is created.
+    stranger = Host("stranger", deployment.directory / "stranger", free_port(), host1.database_url)
+    stranger.directory.mkdir(mode=0o700)
+    subprocess.run(  # noqa: S603
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "casework.crypto", "init", str(stranger.keyring)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    stranger.env_file.write_text(host1.env_file.read_text().replace(str(host1.keyring), str(stranger.keyring)))
+    restored_db = deployment.database + "_restored"
+    restored_url = database_url(host1.database_url, restored_db)
+    refused = deployment.script("restore", str(backup), restored_url, host=stranger, check=False)
+    assert refused.returncode != 0 and "lacks master key" in refused.stderr
+    assert deployment.sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": restored_db}, "postgres") == []
+
+    try:
+        restored_note = deployment.script("restore", str(backup), restored_url, host=host1)
+        assert "data keys unwrap" in restored_note.stdout
+        # A host on the copy, started as the unit starts one, with its own copy of the keyring.
+        restored = Host("restored", deployment.directory / "restored", free_port(), restored_url)
+        restored.directory.mkdir(mode=0o700)
+        restored.keyring.write_bytes(host1.keyring.read_bytes())
+        restored.env_file.write_text(
+            render_environment(
+                {
+                    "CASEWORK_DATABASE_URL": restored_url,
+                    "CASEWORK_SECRET_KEY": read_environment_file(host1.env_file)["CASEWORK_SECRET_KEY"],
+                    "CASEWORK_KEYRING": str(restored.keyring),
+                    "CASEWORK_BIND": f"127.0.0.1:{restored.port}",
+                    "CASEWORK_WORKERS": "1",
+                }
+            )
+        )
+        restored.start()
+        try:
+            restored.wait_until_serving()
+            opened = assert_every_case_opens(deployment, journey, port=restored.port, database=restored_db)
+            assert opened == manifest["cases"]
+        finally:
+            restored.stop()
+    finally:
+        deployment.admin_sql(f'DROP DATABASE IF EXISTS "{restored_db}" WITH (FORCE)')
