@@ -45,7 +45,7 @@ def _old_database(app) -> dict[str, uuid.UUID]:
             totp_enabled=False, failed_logins=0, session_epoch=0, created_at=now,
         )  # fmt: skip
         for number, (case, org) in enumerate((("case_a", "org_a"), ("case_b", "org_b"), ("erased", "org_a"))):
-            wrapped, key_id, aead = new_data_key(keyring, "cases", ids[case])
+            wrapped, key_id, aead = new_data_key(keyring, "cases", ids[case], keyring.newest_key_id)
             erased = case == "erased"
             _insert(
                 connection, "cases", id=uid(ids[case]), reference=f"CT-2026-00000{number}", owner_org_id=uid(ids[org]),

@@ -15,6 +15,7 @@ NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.inner
 
 @pytest.fixture
 def world(app, make_org, make_user, make_case, make_consent, make_referral):
+    from casework import access
     from casework.assistance import services as assistance
     from casework.auth.models import User
     from casework.cases.models import Case
@@ -26,6 +27,7 @@ def world(app, make_org, make_user, make_case, make_consent, make_referral):
         "caseworker": make_user("caseworker", org=lead, display_name="Carla Caseworker"),
         "supervisor": make_user("supervisor", org=lead, display_name="Sam Supervisor"),
         "admin": make_user("admin", org=lead, display_name="Ada Admin"),
+        "operator": make_user("operator", org=make_org("Platform"), display_name="Otto Operator"),
         "researcher": make_user("researcher", display_name="Rita Researcher"),
         "partner": make_user("partner", org=partner_org, display_name="Paolo Partner"),
     }
@@ -41,9 +43,8 @@ def world(app, make_org, make_user, make_case, make_consent, make_referral):
     referral = make_referral(case, partner_org, scope=("given_name", "age", "needs"), status="accepted")
     with app.test_request_context():
         user = session.get(User, people["caseworker"].id)
-        service = assistance.create_service(
-            session.get(Case, case.id), "shelter", {"status": "in_progress", "started_on": date(2025, 3, 1)}, user
-        )
+        grant = access.grant_for(user, session.get(Case, case.id))
+        service = assistance.create_service(grant, "shelter", {"status": "in_progress", "started_on": date(2025, 3, 1)})
         session.commit()
         service_id = service.id
     return people, case, referral, service_id
@@ -71,9 +72,9 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
     ]
     return {
         "caseworker": staff,
-        "supervisor": [*staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass"],
-        "admin": ["/admin/", "/admin/users", "/admin/users/new", "/admin/organisations", "/admin/organisations/new",
-                  "/audit/"],
+        "supervisor": [*staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass", "/notifications/"],
+        "admin": ["/admin/", "/admin/users", "/admin/users/new"],
+        "operator": ["/admin/", "/admin/users", "/admin/organisations", "/admin/organisations/new", "/audit/"],
         "researcher": ["/exports/"],
         "partner": ["/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}"],
     }[role]  # fmt: skip
@@ -87,6 +88,7 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
         ("supervisor", "es-ES", 375),
         ("supervisor", "en-GB", 1280),
         ("admin", "fr-FR", 375),
+        ("operator", "es-ES", 1280),
         ("researcher", "es-ES", 375),
         ("partner", "en-GB", 375),
         ("partner", "fr-FR", 1280),

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from sqlalchemy import select, update
 
-from casework.crypto.keyring import get_keyring
+from casework.crypto.state import read_state
 from casework.db import session, utcnow
 from casework.exports import storage
 from casework.exports.models import ExportRun
@@ -69,7 +69,7 @@ def test_the_file_is_encrypted_in_chunks_under_its_own_data_key(
     with app.app_context():
         run = session.execute(select(ExportRun)).scalar_one()
         stored = session.get(storage.ExportFile, run.id)
-        assert stored is not None and stored.wrapping_key_id == get_keyring().current_key_id
+        assert stored is not None and stored.wrapping_key_id == read_state(session).active_key_id
         chunks = (
             session.execute(
                 select(storage.ExportChunk.data)
