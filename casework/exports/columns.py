@@ -46,7 +46,9 @@ CORE_COLUMNS: tuple[str, ...] = (
 )
 VIEWS: dict[str, tuple[str, ...]] = {"core": CORE_COLUMNS, "all": ctdc.HEADER}
 VIEW_LABELS: dict[str, LazyString] = {
-    "core": _l("CTDC core: year, gender, age band, citizenship, country of exploitation, exploitation types, data source"),
+    "core": _l(
+        "CTDC core: year, gender, age band, citizenship, country of exploitation, exploitation types, data source"
+    ),
     "all": _l("All 63 columns"),
     "custom": _l("The columns I choose"),
 }

@@ -146,7 +146,9 @@ def validate(
             "min_threshold",
         )
     if min_threshold > MAX_THRESHOLD:
-        raise PolicyRefused(_("The smallest published count can be at most %(high)d.", high=MAX_THRESHOLD), "min_threshold")
+        raise PolicyRefused(
+            _("The smallest published count can be at most %(high)d.", high=MAX_THRESHOLD), "min_threshold"
+        )
     if not 1 <= max_dimensions <= aggregates.MAX_DIMENSIONS:
         raise PolicyRefused(
             _("A table may have between 1 and %(high)d dimensions.", high=aggregates.MAX_DIMENSIONS), "max_dimensions"
