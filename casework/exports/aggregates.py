@@ -12,8 +12,9 @@ Protection, in order:
    perturbed value (below) falls under the threshold. Structural zeros (combinations no one
    can be in) are published as 0 and take no part.
 2. **Protection intervals.** For each hidden count, the smallest and largest values consistent
-   with everything published (non-negative integers, every line adding up) must be at least
-   ``width`` apart; a count of one person must moreover be consistent with nobody being there.
+   with everything published (integers, every line adding up, every hidden count at least 1
+   where someone is counted, as an attacker may guess) must be at least ``width`` apart; a
+   count of one person must reach at least ``width`` above one.
    Two-way tables are networks (their constraint matrix is totally unimodular), so these
    bounds are integral and come from maximum flows (:func:`interval_room`); three-way tables are
    checked by linear programming (HiGHS) and then integer programming. Where a hidden count's
@@ -47,6 +48,8 @@ MAX_CELLS = 6_000  # entries with margins; a bigger table is refused (it would b
 MAX_CELLS_3D = 1_500
 #: Published counts that may be tried as a complement, per line, smallest first.
 COMPLEMENT_CANDIDATES = 8
+#: Added to twice the largest count for "as far as it likes": more than any width allowed.
+UNBOUNDED = 1000
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -137,20 +140,26 @@ def interval_room(
 def _room_1d(full: IntArray, hidden: BoolArray) -> tuple[IntArray, IntArray]:
     up = np.zeros(full.shape, dtype=np.int64)
     down = np.zeros(full.shape, dtype=np.int64)
-    cap = int(full.max(initial=0)) * 2 + 1
+    cap = int(full.max(initial=0)) * 2 + UNBOUNDED
+    floor = _floor(full)
+    inner = np.flatnonzero(hidden[:-1])
     if hidden[-1]:  # the total is hidden: nothing bounds the cells from above
         up[hidden] = cap
-        down[:-1][hidden[:-1]] = full[:-1][hidden[:-1]]
-        inner_hidden = np.flatnonzero(hidden[:-1])
-        # The total moves with its cells: it can fall by as much as they can together.
-        down[-1] = int(full[:-1][inner_hidden].sum())
+        down[inner] = full[inner] - floor[inner]
+        down[-1] = int((full[inner] - floor[inner]).sum())  # the total falls as its cells do
         return up, down
-    inner = np.flatnonzero(hidden[:-1])
-    residual = int(full[:-1][inner].sum())  # what the hidden cells add up to (published total)
     if inner.size >= 2:
-        up[inner] = residual - full[inner]
-        down[inner] = full[inner]
+        residual = int(full[inner].sum())  # what the hidden cells add up to (published total)
+        others = int(floor[inner].sum()) - floor[inner]
+        up[inner] = residual - full[inner] - others
+        down[inner] = full[inner] - floor[inner]
     return up, down
+
+
+def _floor(full: IntArray) -> IntArray:
+    """The least value an attacker may assume of a hidden count: 1 where someone is counted
+    (they may guess that a hidden count is not empty), 0 for an empty one."""
+    return (full >= 1).astype(np.int64)
 
 
 def _room_2d(
@@ -161,7 +170,7 @@ def _room_2d(
     the most it can rise is the maximum flow back around, without that edge."""
     rows, cols = full.shape
     size = rows + cols
-    big = int(full.max(initial=0)) * 2 + 1
+    big = int(full.max(initial=0)) * 2 + UNBOUNDED
     # sign +1 for inner cells and the grand total, -1 for the other margins; with d the flow
     # from the row node to the column node, the entry becomes x + sign * d >= 0.
     sign = np.ones(full.shape, dtype=np.int64)
@@ -172,8 +181,9 @@ def _room_2d(
     tails = np.concatenate([rows + entries[:, 1], entries[:, 0]])
     values = full[entries[:, 0], entries[:, 1]]
     plus = sign[entries[:, 0], entries[:, 1]] > 0
-    forward = np.where(plus, big, values)  # row -> column
-    backward = np.where(plus, values, big)  # column -> row
+    room = values - _floor(values)  # how far each can fall
+    forward = np.where(plus, big, room)  # row -> column
+    backward = np.where(plus, room, big)  # column -> row
     graph = csr_array((np.concatenate([forward, backward]).astype(np.int32), (heads, tails)), shape=(size, size))
     graph.sort_indices()
 
@@ -189,11 +199,12 @@ def _room_2d(
         # already shows wide enough need no maximum flow.
         to_col = np.zeros(full.shape, dtype=np.int64)  # capacity row node -> column node
         to_row = np.zeros(full.shape, dtype=np.int64)
-        to_col[hidden] = np.where(sign[hidden] > 0, big, full[hidden])
-        to_row[hidden] = np.where(sign[hidden] > 0, full[hidden], big)
+        fall_room = full - _floor(full)
+        to_col[hidden] = np.where(sign[hidden] > 0, big, fall_room[hidden])
+        to_row[hidden] = np.where(sign[hidden] > 0, fall_room[hidden], big)
         towards, backwards = _four_cycles(to_col, to_row)
         rise = np.where(sign > 0, towards, backwards)
-        fall = np.minimum(np.where(sign > 0, backwards, towards), full)
+        fall = np.minimum(np.where(sign > 0, backwards, towards), full - _floor(full))
         up[which], down[which] = rise[which], fall[which]
         exact = which & ~wide_enough(full, hidden, up, down, enough)
     for i, j in np.argwhere(exact):
@@ -206,7 +217,7 @@ def _room_2d(
         backwards = maximum_flow(without, r, c).flow_value
         rise, fall = (towards, backwards) if sign[i, j] > 0 else (backwards, towards)
         up[i, j] = min(rise, big)
-        down[i, j] = min(fall, int(full[i, j]))
+        down[i, j] = min(fall, int(full[i, j] - (full[i, j] >= 1)))
     return up, down
 
 
@@ -263,8 +274,9 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
             b.append(-constant)
     a = np.asarray(a_rows)
     rhs = np.asarray(b)
-    big = int(full.max(initial=0)) * 2 + 1
-    bounds = [(0, big)] * len(unknown)
+    big = int(full.max(initial=0)) * 2 + UNBOUNDED
+    lowest = _floor(full)
+    bounds = [(int(lowest[tuple(cell)]), big) for cell in unknown]
     for p, cell in enumerate(unknown):
         if not which[tuple(cell)]:
             continue
@@ -276,7 +288,7 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
             value = sense * result.fun
             if abs(value - round(value)) > 1e-7:
                 exact = milp(c, constraints=[LinearConstraint(a, rhs, rhs)], integrality=np.ones(len(unknown)),
-                             bounds=Bounds(0, big))  # fmt: skip
+                             bounds=Bounds([b[0] for b in bounds], big))  # fmt: skip
                 value = sense * exact.fun
             ends.append(value)
         low, high = int(np.ceil(ends[0] - 1e-7)), int(np.floor(ends[1] + 1e-7))
@@ -287,9 +299,10 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
 
 
 def wide_enough(full: IntArray, hidden: BoolArray, up: IntArray, down: IntArray, width: int) -> BoolArray:
-    """Hidden entries whose interval is at least ``width`` wide; a count of one person must
-    also reach down to zero (nobody)."""
-    ok = (up + down >= width) & ((full != 1) | (down >= 1))
+    """Hidden entries whose interval is at least ``width`` wide, even to an attacker who
+    assumes that every non-empty hidden count holds someone. A count of one person must reach
+    at least ``width`` above one: they may know someone is there, never that only one is."""
+    ok = (up + down >= width) & ((full != 1) | (up >= width))
     return ok | ~hidden
 
 

@@ -43,17 +43,21 @@ def _relations(
 
 
 def integer_intervals(
-    shape: Sequence[int], entries: Mapping[tuple[int, ...], str], hidden: str, lower: int = 1
+    shape: Sequence[int],
+    entries: Mapping[tuple[int, ...], str],
+    hidden: str,
+    lower: int | Mapping[tuple[int, ...], int] = 1,
 ) -> dict[tuple[int, ...], tuple[float, float]] | None:
     """Per hidden entry, (min, max) over integer tables consistent with the published entries
-    and hidden entries >= ``lower``; None when no such table exists (the attacker's premise is
-    false). Unbounded maxima are ``inf``."""
+    and hidden entries >= ``lower`` (one bound for all, or per entry); None when no such table
+    exists (the attacker's premise is false). Unbounded maxima are ``inf``."""
     unknown, a, b = _relations(shape, entries, hidden)
     if not unknown:
         return {}
     constraints = [LinearConstraint(a, b, b)] if len(a) else []
     integrality = np.ones(len(unknown))
-    bounds = Bounds(np.full(len(unknown), float(lower)), np.full(len(unknown), np.inf))
+    lows = [float(lower if isinstance(lower, int) else lower.get(cell, 0)) for cell in unknown]
+    bounds = Bounds(np.asarray(lows), np.full(len(unknown), np.inf))
     out: dict[tuple[int, ...], tuple[float, float]] = {}
     for p, cell in enumerate(unknown):
         ends = []
