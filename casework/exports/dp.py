@@ -25,10 +25,18 @@ REPORTING_LENGTH = 3
 SYNTHETIC_DELTA = 1e-7
 #: pac-synth's worker threads (the machine is shared with the web workers).
 THREADS = 2
+#: Share of a synthetic release's epsilon that protects its number of records (pac-synth's
+#: default, 0.5%, makes that noise so large that small datasets fail).
+RECORDS_EPSILON_SHARE = 0.05
+
+
+class SynthesisFailed(RuntimeError):
+    """The synthesiser could not make data from this dataset with this epsilon."""
 
 
 def synthesise(codes: np.ndarray, names: Sequence[str], epsilon: float, delta: float) -> np.ndarray:
-    """Synthetic records (codes of the same attributes, ``0`` = missing) from ``codes``."""
+    """Synthetic records (codes of the same attributes, ``0`` = missing) from ``codes``.
+    Raises SynthesisFailed when the synthesiser gives up (its noise, e.g. on very few cases)."""
     import pacsynth
 
     pacsynth.set_number_of_threads(THREADS)
@@ -40,11 +48,17 @@ def synthesise(codes: np.ndarray, names: Sequence[str], epsilon: float, delta: f
         .reporting_length(min(REPORTING_LENGTH, len(names)))
         .epsilon(float(epsilon))
         .delta(float(delta))
+        .number_of_records_epsilon_proportion(RECORDS_EPSILON_SHARE)
         .build()
     )
     synthesiser = pacsynth.DpAggregateSeededSynthesizer(parameters)
-    synthesiser.fit(dataset)
-    sampled = synthesiser.sample()
+    try:
+        synthesiser.fit(dataset)
+        sampled = synthesiser.sample()
+    except BaseException as error:  # noqa: BLE001 - pac-synth panics (pyo3 PanicException) on bad draws
+        if type(error).__name__ != "PanicException":
+            raise
+        raise SynthesisFailed(str(error)) from None
     header = sampled[0]
     order = [header.index(name) for name in names]
     out = np.zeros((len(sampled) - 1, len(names)), dtype=codes.dtype)

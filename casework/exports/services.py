@@ -509,7 +509,12 @@ def run_synthetic(
         )
     if progress is not None:
         progress("synthesise", 0, sub.shape[0])
-    synthetic = dp.synthesise(sub, released, request.epsilon, delta)
+    try:
+        synthetic = dp.synthesise(sub, released, request.epsilon, delta)
+    except dp.SynthesisFailed:
+        raise ExportRefused(
+            _("The synthesiser could not make data from this dataset with this ε: try a larger ε or more columns.")
+        ) from None
     result = anonymise.anonymise(synthetic, attributes, rules.min_k, allow_drop=True)
     cards = [a.cardinality for a in attributes]
     run.rows_in, run.rows_out = int(sub.shape[0]), result.report.rows_out

@@ -94,4 +94,3 @@ def seed_consented(org_id: uuid.UUID, n: int, *, seed: int = 7, entered: datetim
 
 def _or_none(value: int) -> int | None:
     return value if value >= 0 else None
-

@@ -39,7 +39,9 @@ def _saved_min_k(app, org) -> int | None:
 
 
 # -- floors --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("field", "value"), [("min_k", "2"), ("min_k", "10"), ("min_threshold", "1"), ("min_threshold", "9")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("min_k", "2"), ("min_k", "10"), ("min_threshold", "1"), ("min_threshold", "9")]
+)
 def test_a_supervisor_cannot_lower_a_floor_from_the_web_form(app, client, supervisor, login, org, field, value) -> None:
     login(client, supervisor)
     response = client.post("/exports/settings", data={**SETTINGS_FORM, field: value})
@@ -212,4 +214,3 @@ def test_category_lists_do_not_depend_on_the_data(runner, tmp_path, seeded, cons
     _, rows, _ = _table(runner, tmp_path, "citizenship")
     listed = {row[0] for row in rows}
     assert {c.code for c in vocab.COUNTRIES} <= listed
-
