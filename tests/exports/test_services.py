@@ -176,7 +176,10 @@ def test_requests_outside_the_policy_are_refused(app, consented_case, org, expor
             (services.MicrodataRequest(dataset=org.id, k=12), "k must be between 15"),
             (services.MicrodataRequest(dataset=org.id, k=15, view="custom", columns=("caseId",)), "Unknown column"),
             (services.MicrodataRequest(dataset=org.id, k=15, view="custom", columns=()), "Choose a view"),
-            (services.MicrodataRequest(dataset=org.id, k=15, priority=("meansOfControlThreats",)), "must be one the view"),
+            (
+                services.MicrodataRequest(dataset=org.id, k=15, priority=("meansOfControlThreats",)),
+                "must be one the view",
+            ),
             (services.MicrodataRequest(dataset=uuid.uuid4(), k=15), "Unknown dataset"),
             (services.TableRequest(dataset=org.id, dimensions=("citizenship",)), "does not allow"),
             (services.TableRequest(dataset=org.id, dimensions=("year", "gender")), "At most 1"),
