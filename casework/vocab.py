@@ -612,14 +612,18 @@ _M49_TABLE = """
 151 Eastern Europe: BG BY CZ HU MD PL RO RU SK UA
 154 Northern Europe: AX DK EE FI FO GB GG IE IM IS JE LT LV NO SE SJ
 155 Western Europe: AT BE CH DE FR LI LU MC NL
-202 Sub-Saharan Africa: AO BF BI BJ BW CD CF CG CI CM CV DJ ER ET GA GH GM GN GQ GW IO KE KM LR LS MG ML MR MU MW MZ NA NE NG RE RW SC SH SL SN SO SS ST SZ TD TF TG TZ UG YT ZA ZM ZW
-419 Latin America and the Caribbean: AG AI AR AW BB BL BO BQ BR BS BV BZ CL CO CR CU CW DM DO EC FK GD GF GP GS GT GY HN HT JM KN KY LC MF MQ MS MX NI PA PE PR PY SR SV SX TC TT UY VC VE VG VI
+202 Sub-Saharan Africa: AO BF BI BJ BW CD CF CG CI CM CV DJ ER ET GA GH GM GN GQ GW
+    IO KE KM LR LS MG ML MR MU MW MZ NA NE NG RE RW SC SH SL SN
+    SO SS ST SZ TD TF TG TZ UG YT ZA ZM ZW
+419 Latin America and the Caribbean: AG AI AR AW BB BL BO BQ BR BS BV BZ CL CO CR CU CW DM DO EC
+    FK GD GF GP GS GT GY HN HT JM KN KY LC MF MQ MS MX NI PA PE
+    PR PY SR SV SX TC TT UY VC VE VG VI
 """
 
 
 def _m49() -> tuple[CodeList, dict[str, str]]:
     codes, member_of = [], {}
-    for line in _M49_TABLE.strip().splitlines():
+    for line in _M49_TABLE.replace("\n    ", " ").strip().splitlines():  # indented lines continue
         head, members = line.split(":")
         code, name = head.split(" ", 1)
         codes.append(Code(code, _fixed(name), name))

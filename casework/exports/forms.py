@@ -111,6 +111,12 @@ def _views(form: str) -> RadioField:
     return RadioField(_l("Columns"), choices=VIEW_CHOICES, default="core", validate_choice=True, id=f"{form}-view")
 
 
+def _columns_chosen(form: FlaskForm, field: Any) -> None:
+    """The custom view needs at least one column."""
+    if form.view.data == "custom" and not field.data:
+        raise ValidationError(_l("Choose at least one column."))
+
+
 class _DatasetForm(FlaskForm):
     """A request form; four share the researcher's page, so field ids carry the form's name."""
 
@@ -129,6 +135,7 @@ class MicrodataForm(_DatasetForm):
         _l("The columns I choose"),
         COLUMN_CHOICES,
         description=_l("Only for “The columns I choose”. Every other column is -99 in the file."),
+        validators=[_columns_chosen],
         id="microdata-columns",
     )
     k = _whole_number(
@@ -152,10 +159,6 @@ class MicrodataForm(_DatasetForm):
         description=_l("Optional. Other columns then lose more; the report shows how much."),
         id="microdata-priority",
     )
-
-    def validate_columns(self, field: Any) -> None:
-        if self.view.data == "custom" and not field.data:
-            raise ValidationError(_l("Choose at least one column."))
 
 
 def _dimensions(form: str) -> MultiCheckboxField:
@@ -207,12 +210,10 @@ def _epsilon_field(form: str) -> DecimalNumberField:
 class SyntheticForm(_DatasetForm):
     dataset = _dataset_field("synthetic")
     view = _views("synthetic")
-    columns = _checkboxes(_l("The columns I choose"), COLUMN_CHOICES, id="synthetic-columns")
+    columns = _checkboxes(
+        _l("The columns I choose"), COLUMN_CHOICES, validators=[_columns_chosen], id="synthetic-columns"
+    )
     epsilon = _epsilon_field("synthetic")
-
-    def validate_columns(self, field: Any) -> None:
-        if self.view.data == "custom" and not field.data:
-            raise ValidationError(_l("Choose at least one column."))
 
 
 class DpTableForm(TableForm):
