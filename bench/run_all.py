@@ -60,7 +60,11 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return [
         ("crypto_bench", ["bench/crypto_bench.py", "--cases", cases]),
         ("pages_bench", ["bench/pages_bench.py", "--cases", cases, "--repeat", "10" if quick else "30"]),
-        ("export_bench", ["bench/export_bench.py", "--rows", "20000" if quick else "200000"]),
+        (
+            "export_bench",
+            ["bench/export_bench.py"]
+            + (["--rows-list", "20000", "--dp-rows", "3000", "--anjana-rows", "2000"] if quick else []),
+        ),
         (
             "load_test",
             ["bench/load_test.py", "--cases", load_cases]
