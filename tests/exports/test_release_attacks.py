@@ -204,7 +204,7 @@ def test_thirty_repeated_requests_recover_no_exact_count(runner, tmp_path, seede
     assert all(release == releases[0] for release in releases)  # nothing new to average
     guess = averaged_guess(releases)
     inner = {key: value for key, value in guess.items() if "Total" not in key and key in truth}
-    assert len(inner) >= 20
+    assert len(inner) >= 10  # the male cells of early years are hidden, so are what protects them
     exact = sum(1 for key, value in inner.items() if value == truth[key])
     assert exact <= 0.6 * len(inner), f"{exact} of {len(inner)} published counts are exact"
 
