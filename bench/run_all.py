@@ -60,7 +60,11 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return [
         ("crypto_bench", ["bench/crypto_bench.py", "--cases", cases]),
         ("pages_bench", ["bench/pages_bench.py", "--cases", cases, "--repeat", "10" if quick else "30"]),
-        ("export_bench", ["bench/export_bench.py", "--rows", "20000" if quick else "200000"]),
+        (
+            "export_bench",
+            ["bench/export_bench.py"]
+            + (["--rows-list", "20000", "--dp-rows", "3000", "--anjana-rows", "2000"] if quick else []),
+        ),
         ("rewrap_bench", ["bench/rewrap_bench.py", "--cases", "5000" if quick else "20000"]),
         ("summary_pdf_bench", ["bench/summary_pdf_bench.py", "--repeat", "5" if quick else "20"]),
         (

@@ -639,6 +639,57 @@ def languages_by_name(locale: str | None = None) -> tuple[Code, ...]:
     return _languages_by_name(locale or _current_locale())
 
 
+# --- UN M49 sub-regions (the extended research file generalises countries to them) --------
+
+# UN M49 (unstats.un.org/unsd/methodology/m49): sub-region code, English name, member
+# countries (ISO alpha-2). Latin America and the Caribbean and Sub-Saharan Africa are M49
+# sub-regions whose intermediate regions (Caribbean, Western Africa, ...) are not used here.
+# Kosovo (XK) has no M49 code; it is placed with Serbia. Antarctica belongs to no region.
+_M49_TABLE = """
+010 Antarctica: AQ
+015 Northern Africa: DZ EG EH LY MA SD TN
+021 Northern America: BM CA GL PM US
+030 Eastern Asia: CN HK JP KP KR MN MO TW
+034 Southern Asia: AF BD BT IN IR LK MV NP PK
+035 South-eastern Asia: BN ID KH LA MM MY PH SG TH TL VN
+039 Southern Europe: AD AL BA ES GI GR HR IT ME MK MT PT RS SI SM VA XK
+053 Australia and New Zealand: AU CC CX HM NF NZ
+054 Melanesia: FJ NC PG SB VU
+057 Micronesia: FM GU KI MH MP NR PW UM
+061 Polynesia: AS CK NU PF PN TK TO TV WF WS
+143 Central Asia: KG KZ TJ TM UZ
+145 Western Asia: AE AM AZ BH CY GE IL IQ JO KW LB OM PS QA SA SY TR YE
+151 Eastern Europe: BG BY CZ HU MD PL RO RU SK UA
+154 Northern Europe: AX DK EE FI FO GB GG IE IM IS JE LT LV NO SE SJ
+155 Western Europe: AT BE CH DE FR LI LU MC NL
+202 Sub-Saharan Africa: AO BF BI BJ BW CD CF CG CI CM CV DJ ER ET GA GH GM GN GQ GW
+    IO KE KM LR LS MG ML MR MU MW MZ NA NE NG RE RW SC SH SL SN
+    SO SS ST SZ TD TF TG TZ UG YT ZA ZM ZW
+419 Latin America and the Caribbean: AG AI AR AW BB BL BO BQ BR BS BV BZ CL CO CR CU CW DM DO EC
+    FK GD GF GP GS GT GY HN HT JM KN KY LC MF MQ MS MX NI PA PE
+    PR PY SR SV SX TC TT UY VC VE VG VI
+"""
+
+
+def _m49() -> tuple[CodeList, dict[str, str]]:
+    codes, member_of = [], {}
+    for line in _M49_TABLE.replace("\n    ", " ").strip().splitlines():  # indented lines continue
+        head, members = line.split(":")
+        code, name = head.split(" ", 1)
+        codes.append(Code(code, _fixed(name), name))
+        member_of.update(dict.fromkeys(members.split(), code))
+    return CodeList("m49_subregions", *codes), member_of
+
+
+#: UN M49 sub-regions; ``ctdc`` holds the English name written in the extended file.
+M49_SUBREGIONS, _M49_OF = _m49()
+
+
+def m49_subregion(country: str) -> str | None:
+    """The M49 sub-region code of an ISO alpha-2 country, None for the unknown country "00"."""
+    return _M49_OF.get(country)
+
+
 # --- Registry and derived CTDC values ---------------------------------------------
 
 ALL_LISTS: dict[str, CodeList] = {

@@ -1,29 +1,31 @@
-"""Aggregate tables with small-cell protection: a pure module (numpy in, numpy out).
+"""Aggregate tables that resist recovery and differencing: a pure module (numpy in, numpy out).
 
 A table of ``d`` dimensions is held with its margins as one array of shape
 ``(n1 + 1, ..., nd + 1)``: index ``ni`` on axis ``i`` is the total over that axis, so every
-additive relation is a *line* (fix every index but one; the entries of the line sum to its last
-entry, the total). This holds for 1-D, 2-D and N-D tables alike.
+additive relation is a *line* (fix every index but one; its entries sum to its last entry).
 
 Protection, in order:
 
-1. primary suppression: every count (cell or margin) with ``0 < count < threshold``;
-2. complementary suppression until no suppressed count can be worked out from the published
-   ones. Two rules, applied until neither adds anything:
+1. **Hidden counts.** Every count below the threshold is hidden, zeros included (a zero that
+   turns into "hidden" when one person arrives would show where they went; and an attacker who
+   sees zeros published may assume every hidden count holds someone). So is every count whose
+   perturbed value (below) falls under the threshold. Structural zeros (combinations no one
+   can be in) are published as 0 and take no part.
+2. **Protection intervals.** For each hidden count, the smallest and largest values consistent
+   with everything published (integers, every line adding up, every hidden count at least 1
+   where someone is counted, as an attacker may guess) must be at least ``width`` apart; a
+   count of one person must reach at least ``width`` above one.
+   Two-way tables are networks (their constraint matrix is totally unimodular), so these
+   bounds are integral and come from maximum flows (:func:`interval_room`); three-way tables are
+   checked by linear programming (HiGHS) and then integer programming. Where a hidden count's
+   interval is too narrow, a published count on one of its lines is hidden too (the smallest
+   that helps), and all are checked again.
+3. **Perturbation.** Published counts carry the cell-key noise the caller gives (consistent:
+   the same cell and count always get the same noise, so repeating a request or comparing two
+   tables that share a cell shows nothing new), are never shown below the threshold, and are
+   rounded to the policy's base.
 
-   - the line rule: no line holds exactly one suppressed entry (in 2-D: every row and column
-     with a suppressed cell has at least two, counting its total);
-   - the linear-algebra rule: a suppressed entry is determined when its unit vector lies in the
-     row space of the additive relations restricted to the suppressed entries (e.g. a cell that
-     bridges two otherwise separate cycles of suppressions); and a line whose suppressed inner
-     cells must sum to zero gives them away too.
-
-   A complement is the line's smallest positive published count (a zero only if nothing else
-   is left), so as little as possible is hidden.
-3. optional rounding of the published counts: unbiased random rounding to base 3, or down to a
-   multiple of 10.
-
-Suppressed entries are written as :data:`SUPPRESSED`, never as a number.
+Hidden counts are written as :data:`SUPPRESSED`, never as a number.
 """
 
 from __future__ import annotations
@@ -34,28 +36,41 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import maximum_flow
 
 SUPPRESSED = "suppressed"
 TOTAL = "Total"
-ROUNDINGS = ("none", "random3", "down10")
 DEFAULT_THRESHOLD = 10
 MAX_DIMENSIONS = 3
-MAX_CELLS = 200_000  # a bigger table is refused: it would be almost all suppression
+MAX_CELLS = 6_000  # entries with margins; a bigger table is refused (it would be nearly all hidden)
+MAX_CELLS_3D = 1_500
+#: Published counts that may be tried as a complement, per line, smallest first.
+COMPLEMENT_CANDIDATES = 8
+#: Added to twice the largest count for "as far as it likes": more than any width allowed.
+UNBOUNDED = 1000
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
+class TableTooLarge(ValueError):
+    """The table has more entries than can be protected and checked."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProtectedTable:
-    """A table with margins, what is suppressed and what is published."""
+    """A table with margins, what is hidden and what is published."""
 
     dimensions: tuple[str, ...]
     categories: tuple[tuple[str, ...], ...]  # per dimension, without the total
     counts: IntArray  # true counts with margins: never published as such
-    primary: BoolArray
+    primary: BoolArray  # hidden as small (true or perturbed count below the threshold)
     suppressed: BoolArray  # primary | complementary
-    published: IntArray  # rounded counts; meaningless where suppressed
+    structural: BoolArray
+    published: IntArray  # perturbed, floored and rounded counts; meaningless where hidden
+    width: int
 
     @property
     def cells_suppressed(self) -> int:
@@ -67,6 +82,8 @@ class ProtectedTable:
 
     def text(self, index: tuple[int, ...]) -> str:
         """What the file shows for one entry."""
+        if self.structural[index]:
+            return "0"
         return SUPPRESSED if self.suppressed[index] else str(int(self.published[index]))
 
     def rows(self) -> Iterator[list[str]]:
@@ -85,166 +102,330 @@ def with_margins(inner: npt.ArrayLike) -> IntArray:
     return full
 
 
-def primary_suppression(full: IntArray, threshold: int) -> BoolArray:
-    return (full > 0) & (full < threshold)
+def structural_with_margins(structural: BoolArray) -> BoolArray:
+    """A margin is structural when every cell it adds up is."""
+    full = np.asarray(structural, dtype=bool)
+    for axis in range(full.ndim):
+        full = np.concatenate([full, full.all(axis=axis, keepdims=True)], axis=axis)
+    return full
 
 
-def _lines(shape: tuple[int, ...]) -> Iterator[tuple[int, tuple[slice | int, ...]]]:
-    """Every line: (axis, index with a slice on that axis)."""
-    for axis, size in enumerate(shape):
+def _lines(shape: tuple[int, ...]) -> Iterator[tuple[slice | int, ...]]:
+    """Every line: an index with a slice on one axis."""
+    for axis in range(len(shape)):
         others = [range(s) for i, s in enumerate(shape) if i != axis]
-        del size
         for fixed in itertools.product(*others):
             index: list[slice | int] = list(fixed)
             index.insert(axis, slice(None))
-            yield axis, tuple(index)
+            yield tuple(index)
 
 
-def _pick_complement(full: IntArray, suppressed: BoolArray, line: tuple[slice | int, ...]) -> bool:
-    """Suppress the line's best complement: smallest positive published count, else a zero,
-    else nothing (the line is all suppressed). Returns whether something was suppressed."""
-    values = full[line]
-    open_ = ~suppressed[line]
-    if not open_.any():
-        return False
-    inner = np.zeros(values.size, dtype=bool)
-    inner[:-1] = True
-    axis_index = [i for i, part in enumerate(line) if isinstance(part, slice)][0]
-    # How many other lines through each entry hold no suppression yet: suppressing the entry
-    # would leave each of them with a single one, to be complemented in turn. Closing a cycle
-    # of existing suppressions costs nothing more.
-    untouched = np.zeros(values.size, dtype=np.int64)
-    for axis in range(suppressed.ndim):
-        if axis == axis_index:
+# -- protection intervals -----------------------------------------------------------------------------
+def interval_room(
+    full: IntArray, hidden: BoolArray, which: BoolArray | None = None, enough: int | None = None
+) -> tuple[IntArray, IntArray]:
+    """For every hidden entry (of ``which``, default all), how far its value can go up and down
+    over non-negative integer tables agreeing with every published entry; zero elsewhere.
+    Capped at twice the largest count plus one (more is as good as unbounded here). With
+    ``enough``, two-way tables may answer less than the true room for an entry once what they
+    found is already wide enough for ``enough`` (see :func:`wide_enough`)."""
+    which = hidden if which is None else which & hidden
+    if full.ndim == 1:
+        return _room_1d(full, hidden)
+    if full.ndim == 2:
+        return _room_2d(full, hidden, which, enough)
+    return _room_lp(full, hidden, which)
+
+
+def _room_1d(full: IntArray, hidden: BoolArray) -> tuple[IntArray, IntArray]:
+    up = np.zeros(full.shape, dtype=np.int64)
+    down = np.zeros(full.shape, dtype=np.int64)
+    cap = int(full.max(initial=0)) * 2 + UNBOUNDED
+    floor = _floor(full)
+    inner = np.flatnonzero(hidden[:-1])
+    if hidden[-1]:  # the total is hidden: nothing bounds the cells from above
+        up[hidden] = cap
+        down[inner] = full[inner] - floor[inner]
+        down[-1] = int((full[inner] - floor[inner]).sum())  # the total falls as its cells do
+        return up, down
+    if inner.size >= 2:
+        residual = int(full[inner].sum())  # what the hidden cells add up to (published total)
+        others = int(floor[inner].sum()) - floor[inner]
+        up[inner] = residual - full[inner] - others
+        down[inner] = full[inner] - floor[inner]
+    return up, down
+
+
+def _floor(full: IntArray) -> IntArray:
+    """The least value an attacker may assume of a hidden count: 1 where someone is counted
+    (they may guess that a hidden count is not empty), 0 for an empty one."""
+    return (full >= 1).astype(np.int64)
+
+
+def _room_2d(
+    full: IntArray, hidden: BoolArray, which: BoolArray, enough: int | None = None
+) -> tuple[IntArray, IntArray]:
+    """Two-way tables as a flow network: row nodes and column nodes (margins included), one edge
+    per hidden entry. Raising an entry by ``t`` is a circulation of ``t`` through its edge, so
+    the most it can rise is the maximum flow back around, without that edge."""
+    rows, cols = full.shape
+    size = rows + cols
+    big = int(full.max(initial=0)) * 2 + UNBOUNDED
+    # sign +1 for inner cells and the grand total, -1 for the other margins; with d the flow
+    # from the row node to the column node, the entry becomes x + sign * d >= 0.
+    sign = np.ones(full.shape, dtype=np.int64)
+    sign[-1, :] *= -1
+    sign[:, -1] *= -1
+    entries = np.argwhere(hidden)
+    heads = np.concatenate([entries[:, 0], rows + entries[:, 1]])
+    tails = np.concatenate([rows + entries[:, 1], entries[:, 0]])
+    values = full[entries[:, 0], entries[:, 1]]
+    plus = sign[entries[:, 0], entries[:, 1]] > 0
+    room = values - _floor(values)  # how far each can fall
+    forward = np.where(plus, big, room)  # row -> column
+    backward = np.where(plus, room, big)  # column -> row
+    graph = csr_array((np.concatenate([forward, backward]).astype(np.int32), (heads, tails)), shape=(size, size))
+    graph.sort_indices()
+
+    def slot(a: int, b: int) -> int:  # where an arc sits in the graph's data
+        start = int(graph.indptr[a])
+        return start + int(np.searchsorted(graph.indices[start : graph.indptr[a + 1]], b))
+
+    up = np.zeros(full.shape, dtype=np.int64)
+    down = np.zeros(full.shape, dtype=np.int64)
+    exact = which
+    if enough is not None:
+        # A quick lower bound first: the best single 4-cycle through each entry. Entries it
+        # already shows wide enough need no maximum flow.
+        to_col = np.zeros(full.shape, dtype=np.int64)  # capacity row node -> column node
+        to_row = np.zeros(full.shape, dtype=np.int64)
+        fall_room = full - _floor(full)
+        to_col[hidden] = np.where(sign[hidden] > 0, big, fall_room[hidden])
+        to_row[hidden] = np.where(sign[hidden] > 0, fall_room[hidden], big)
+        towards, backwards = _four_cycles(to_col, to_row)
+        rise = np.where(sign > 0, towards, backwards)
+        fall = np.minimum(np.where(sign > 0, backwards, towards), full - _floor(full))
+        up[which], down[which] = rise[which], fall[which]
+        exact = which & ~wide_enough(full, hidden, up, down, enough)
+    for i, j in np.argwhere(exact):
+        r, c = int(i), int(rows + j)
+        data = graph.data.copy()
+        data[slot(r, c)] = 0
+        data[slot(c, r)] = 0
+        without = csr_array((data, graph.indices, graph.indptr), shape=graph.shape)
+        towards = maximum_flow(without, c, r).flow_value  # the entry's flow r -> c returning
+        backwards = maximum_flow(without, r, c).flow_value
+        rise, fall = (towards, backwards) if sign[i, j] > 0 else (backwards, towards)
+        up[i, j] = min(rise, big)
+        down[i, j] = min(fall, int(full[i, j] - (full[i, j] >= 1)))
+    return up, down
+
+
+def _four_cycles(to_col: IntArray, to_row: IntArray) -> tuple[IntArray, IntArray]:
+    """Per entry (i, j), the capacity of the best path of three other entries from its column
+    node back to its row node (``towards``: c_j -> r_k -> c_l -> r_i) and from its row node to its
+    column node (``backwards``: r_i -> c_l -> r_k -> c_j), with k != i and l != j."""
+    rows, cols = to_col.shape
+    towards = np.zeros((rows, cols), dtype=np.int64)
+    backwards = np.zeros((rows, cols), dtype=np.int64)
+    for i in range(rows):
+        # towards: min(to_row[k, j], to_col[k, l], to_row[i, l]); backwards: min(to_col[i, l],
+        # to_row[k, l], to_col[k, j]). Inner part over l first, best and second best kept so
+        # that l = j can be left out.
+        for inner, outer, out in ((np.minimum(to_col, to_row[i]), to_row, towards),
+                                  (np.minimum(to_row, to_col[i]), to_col, backwards)):  # fmt: skip
+            inner = inner.copy()
+            inner[i, :] = 0
+            best_l = inner.argmax(axis=1)
+            best = inner[np.arange(rows), best_l]
+            masked = inner.copy()
+            masked[np.arange(rows), best_l] = 0
+            second = masked.max(axis=1)
+            # by_l[k, j]: the best over l != j for row k
+            by_l = np.where(best_l[:, None] == np.arange(cols)[None, :], second[:, None], best[:, None])
+            out[i] = np.minimum(outer, by_l).max(axis=0)
+    return towards, backwards
+
+
+def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntArray, IntArray]:
+    """Any number of dimensions: for each hidden entry, minimise and maximise it by linear
+    programming (HiGHS), then, unless the LP optimum is already integral, by integer
+    programming (three-way tables are not totally unimodular)."""
+    unknown = np.argwhere(hidden)
+    up = np.zeros(full.shape, dtype=np.int64)
+    down = np.zeros(full.shape, dtype=np.int64)
+    if unknown.size == 0:
+        return up, down
+    position = {tuple(int(v) for v in cell): p for p, cell in enumerate(unknown)}
+    a_rows, b = [], []
+    for line in _lines(full.shape):
+        cells = list(itertools.product(*(range(s) if isinstance(part, slice) else [part] for s, part in
+                                         zip(full.shape, line, strict=True))))  # fmt: skip
+        row = np.zeros(len(unknown))
+        constant = 0.0
+        for k, cell in enumerate(cells):
+            sign = -1.0 if k == len(cells) - 1 else 1.0
+            if cell in position:
+                row[position[cell]] += sign
+            else:
+                constant += sign * float(full[cell])
+        if row.any():
+            a_rows.append(row)
+            b.append(-constant)
+    a = np.asarray(a_rows)
+    rhs = np.asarray(b)
+    big = int(full.max(initial=0)) * 2 + UNBOUNDED
+    lowest = _floor(full)
+    bounds = [(int(lowest[tuple(cell)]), big) for cell in unknown]
+    for p, cell in enumerate(unknown):
+        if not which[tuple(cell)]:
             continue
-        counts = suppressed.sum(axis=axis, keepdims=True)
-        position = [0 if a == axis else part for a, part in enumerate(line)]
-        untouched += counts[tuple(position)] == 0
-    # Positive inner cells, then positive totals, then zeros; fewest new singletons; smallest.
-    rank = np.where(values > 0, np.where(inner, 0, 1), 2)
-    order = np.lexsort((values, untouched, rank))
-    choice = next(int(i) for i in order if open_[i])
-    target = list(line)
-    target[axis_index] = choice
-    suppressed[tuple(target)] = True
-    return True
+        ends = []
+        for sense in (1.0, -1.0):
+            c = np.zeros(len(unknown))
+            c[p] = sense
+            result = linprog(c, A_eq=a if len(a) else None, b_eq=rhs if len(a) else None, bounds=bounds, method="highs")
+            value = sense * result.fun
+            if abs(value - round(value)) > 1e-7:
+                exact = milp(c, constraints=[LinearConstraint(a, rhs, rhs)], integrality=np.ones(len(unknown)),
+                             bounds=Bounds([b[0] for b in bounds], big))  # fmt: skip
+                value = sense * exact.fun
+            ends.append(value)
+        low, high = int(np.ceil(ends[0] - 1e-7)), int(np.floor(ends[1] + 1e-7))
+        value = int(full[tuple(cell)])
+        up[tuple(cell)] = high - value
+        down[tuple(cell)] = value - low
+    return up, down
 
 
-def _line_rule(full: IntArray, suppressed: BoolArray) -> bool:
-    changed = False
-    for _axis, line in _lines(full.shape):
-        entries = suppressed[line]
-        if entries.sum() == 1:
-            changed |= _pick_complement(full, suppressed, line)
-        elif entries[:-1].any() and not entries[-1] and full[line][:-1][entries[:-1]].sum() == 0:
-            # The total is published and the suppressed cells must sum to zero: all known.
-            changed |= _pick_complement(full, suppressed, line)
-    return changed
+def wide_enough(full: IntArray, hidden: BoolArray, up: IntArray, down: IntArray, width: int) -> BoolArray:
+    """Hidden entries whose interval is at least ``width`` wide, even to an attacker who
+    assumes that every non-empty hidden count holds someone. A count of one person must reach
+    at least ``width`` above one: they may know someone is there, never that only one is."""
+    ok = (up + down >= width) & ((full != 1) | (up >= width))
+    return ok | ~hidden
 
 
-def determined(shape: tuple[int, ...], suppressed: BoolArray) -> BoolArray:
-    """Suppressed entries whose value follows from the published ones by linear algebra.
+def _complement_candidates(full: IntArray, hidden: BoolArray, structural: BoolArray, cell: tuple[int, ...]) -> list:
+    """Published entries on the lines through ``cell``: inner cells before totals, smallest first."""
+    found: dict[tuple[int, ...], tuple[int, int]] = {}
+    for axis in range(full.ndim):
+        for i in range(full.shape[axis]):
+            other = (*cell[:axis], i, *cell[axis + 1 :])
+            if hidden[other] or structural[other]:
+                continue
+            is_total = any(v == s - 1 for v, s in zip(other, full.shape, strict=True))
+            found[other] = (int(is_total), int(full[other]))
+    ranked = sorted(found, key=lambda key: found[key])
+    return ranked[: COMPLEMENT_CANDIDATES * full.ndim]
 
-    The additive relations restricted to the suppressed entries form a matrix ``A`` (one row per
-    line that holds a suppressed entry: +1 for inner entries, -1 for the total); entry ``i`` is
-    determined iff the unit vector ``e_i`` lies in the row space of ``A``.
-    """
-    out = np.zeros(shape, dtype=bool)
-    hidden = np.flatnonzero(suppressed.ravel())
-    if hidden.size == 0:
-        return out
-    position = np.full(int(np.prod(shape)), -1, dtype=np.int64)
-    position[hidden] = np.arange(hidden.size)
-    flat = np.arange(position.size).reshape(shape)
-    rows = []
-    for _axis, line in _lines(shape):
-        where = position[flat[line]]
-        if (where < 0).all():
+
+def complementary_suppression(
+    full: IntArray, primary: BoolArray, width: int, structural: BoolArray | None = None
+) -> BoolArray:
+    """Primary plus complementary hidden entries such that every hidden entry keeps an interval
+    at least ``width`` wide (see :func:`wide_enough`)."""
+    structural = np.zeros(full.shape, dtype=bool) if structural is None else structural
+    hidden = primary & ~structural
+    up, down = interval_room(full, hidden, enough=width)
+    queue = [tuple(int(v) for v in cell) for cell in np.argwhere(~wide_enough(full, hidden, up, down, width))]
+    # Hiding more never narrows an interval, so what passed once stays passed: only the cells
+    # that failed and the complements added need checking again.
+    while queue:
+        cell = queue.pop(0)
+        if _wide(full, hidden, cell, width):
             continue
-        row = np.zeros(hidden.size)
-        inner = where[:-1]
-        row[inner[inner >= 0]] = 1.0
-        if where[-1] >= 0:
-            row[where[-1]] = -1.0
-        rows.append(row)
-    if not rows:
-        return out
-    matrix = np.asarray(rows)
-    # Row space through the small Gram matrix (lines x lines): with G = A A^T = U L U^T, the
-    # projection of e_i onto the row space has squared norm sum_l (U^T A)[l, i]^2 / L[l].
-    eigenvalues, eigenvectors = np.linalg.eigh(matrix @ matrix.T)
-    keep = eigenvalues > 1e-9 * max(float(eigenvalues.max(initial=0.0)), 1.0)
-    basis = eigenvectors[:, keep].T @ matrix
-    projection = (basis**2 / eigenvalues[keep][:, None]).sum(axis=0)
-    out.ravel()[hidden[projection > 1 - 1e-6]] = True
-    return out
+        complement = _complement(full, hidden, structural, cell, width)
+        hidden[complement] = True
+        queue.extend([cell, complement])
+    return hidden
 
 
-def complementary_suppression(full: IntArray, primary: BoolArray) -> BoolArray:
-    """Primary plus complementary suppressions such that no suppressed entry can be recovered."""
-    suppressed = primary.copy()
-    while True:
-        if _line_rule(full, suppressed):
-            continue
-        exposed = np.argwhere(determined(full.shape, suppressed))
-        if exposed.size == 0:
-            return suppressed
-        changed = False
-        for cell in exposed:
-            for axis in range(full.ndim):
-                line = tuple(slice(None) if a == axis else int(i) for a, i in enumerate(cell))
-                if _pick_complement(full, suppressed, line):
-                    changed = True
-                    break
-            if changed:
-                break
-        if not changed:  # cannot happen: a determined entry has a line with a published entry
-            raise RuntimeError("complementary suppression found no complement")
+def _wide(full: IntArray, hidden: BoolArray, cell: tuple[int, ...], width: int) -> bool:
+    only = np.zeros(full.shape, dtype=bool)
+    only[cell] = True
+    up, down = interval_room(full, hidden, only, enough=width)
+    return bool(wide_enough(full, hidden, up, down, width)[cell])
 
 
-def round_counts(full: IntArray, rounding: str, rng: np.random.Generator) -> IntArray:
-    """Round published counts: ``none``, ``random3`` (unbiased random rounding to a multiple of
-    3) or ``down10`` (down to a multiple of 10). Raises ValueError on another name."""
-    if rounding == "none":
-        return full.copy()
-    if rounding == "down10":
-        return (full // 10) * 10
-    if rounding == "random3":
-        remainder = full % 3
-        up = rng.random(full.shape) < remainder / 3
-        return full - remainder + np.where(up, 3, 0)
-    raise ValueError(f"unknown rounding {rounding!r}")
+def _complement(
+    full: IntArray, hidden: BoolArray, structural: BoolArray, cell: tuple[int, ...], width: int
+) -> tuple[int, ...]:
+    """The published entry to hide for ``cell``: the first candidate that makes it wide enough,
+    else the one that widens it most."""
+    candidates = _complement_candidates(full, hidden, structural, cell)
+    if not candidates:  # every entry on its lines is hidden: look further, smallest first
+        published = np.argwhere(~hidden & ~structural)
+        order = np.argsort(full[tuple(published.T)], kind="stable")
+        candidates = [tuple(int(v) for v in published[i]) for i in order[: COMPLEMENT_CANDIDATES * full.ndim]]
+    if not candidates:
+        raise RuntimeError("a hidden count cannot be protected: nothing published is left to hide")
+    only = np.zeros(full.shape, dtype=bool)
+    only[cell] = True
+    best, best_room = candidates[0], -1
+    for candidate in candidates:
+        trial = hidden.copy()
+        trial[candidate] = True
+        up, down = interval_room(full, trial, only, enough=width)
+        if wide_enough(full, trial, up, down, width)[cell]:
+            return candidate
+        if up[cell] + down[cell] > best_room:
+            best, best_room = candidate, int(up[cell] + down[cell])
+    return best
+
+
+# -- publishing --------------------------------------------------------------------------------------
+def publish(full: IntArray, noise: IntArray, threshold: int, rounding_base: int) -> IntArray:
+    """Perturbed counts, never below the threshold, rounded to ``rounding_base`` (not below
+    the threshold either)."""
+    noisy = np.maximum(full + noise, threshold)
+    if rounding_base > 1:
+        rounded = np.rint(noisy / rounding_base).astype(np.int64) * rounding_base
+        floor = -(-threshold // rounding_base) * rounding_base
+        noisy = np.maximum(rounded, floor)
+    return noisy.astype(np.int64)
 
 
 def protect(
     dimensions: Sequence[str],
     categories: Sequence[Sequence[str]],
     inner: npt.ArrayLike,
+    *,
     threshold: int = DEFAULT_THRESHOLD,
-    rounding: str = "none",
-    seed: int | None = None,
+    width: int = 3,
+    noise: npt.ArrayLike | None = None,
+    rounding_base: int = 1,
+    structural: npt.ArrayLike | None = None,
 ) -> ProtectedTable:
-    """Margins, primary and complementary suppression, then rounding, for a table of counts.
-
-    Raises ValueError when the shapes disagree, the threshold is below 1 or the rounding is
-    unknown.
-    """
+    """Hide, protect and perturb a table of counts (``noise``: per entry with margins, from the
+    cell keys; None: no perturbation, for checks). Raises ValueError when the shapes disagree or
+    a parameter is out of range, TableTooLarge for a table with too many entries."""
     counts = np.asarray(inner, dtype=np.int64)
     if counts.ndim != len(dimensions) or counts.shape != tuple(len(c) for c in categories):
         raise ValueError("the counts' shape must match the categories of the dimensions")
-    if threshold < 1:
-        raise ValueError("the threshold must be at least 1")
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"unknown rounding {rounding!r}")
+    if not 1 <= counts.ndim <= MAX_DIMENSIONS:
+        raise ValueError("a table has one to three dimensions")
+    if threshold < 1 or width < 1 or rounding_base < 1:
+        raise ValueError("threshold, width and rounding base must be positive")
     full = with_margins(counts)
-    primary = primary_suppression(full, threshold)
-    suppressed = complementary_suppression(full, primary)
-    published = round_counts(full, rounding, np.random.default_rng(seed))
+    if full.size > (MAX_CELLS_3D if full.ndim == 3 else MAX_CELLS):
+        raise TableTooLarge(f"{full.size} entries")
+    structural_full = (
+        np.zeros(full.shape, dtype=bool) if structural is None else structural_with_margins(np.asarray(structural))
+    )
+    noise_full = np.zeros(full.shape, dtype=np.int64) if noise is None else np.asarray(noise, dtype=np.int64)
+    if noise_full.shape != full.shape:
+        raise ValueError("the noise must have one entry per count, margins included")
+    primary = ~structural_full & ((full < threshold) | (full + noise_full < threshold))
+    hidden = complementary_suppression(full, primary, width, structural_full)
+    published = publish(full, noise_full, threshold, rounding_base)
     return ProtectedTable(
         tuple(dimensions),
         tuple(tuple(c) for c in categories),
         full,
         primary,
-        suppressed,
+        hidden,
+        structural_full,
         published,
+        width,
     )

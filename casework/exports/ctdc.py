@@ -363,35 +363,69 @@ def encode(raw: RawColumns) -> np.ndarray:
     return out
 
 
-def decode(codes: np.ndarray) -> list[np.ndarray]:
-    """Attribute codes -> the 63 CTDC text columns (object arrays), in file order."""
-    by_attribute = {name: codes[:, j].astype(np.int64) for j, name in enumerate(ATTRIBUTE_NAMES)}
+def _labels(column: CtdcColumn, cardinality: int) -> np.ndarray:
+    """Code -> CTDC text for every code up to ``cardinality`` (codes past the contract's, such
+    as a sub-region in the extended file, are -99 in the contract's column)."""
+    labels = list(column.labels) + [MISSING] * max(0, cardinality - len(column.labels))
+    return np.asarray(labels, dtype=object)
+
+
+def decode(codes: np.ndarray, released: Iterable[str] | None = None) -> list[np.ndarray]:
+    """Attribute codes (one column per attribute, in ATTRIBUTE_NAMES order) -> the 63 CTDC text
+    columns (object arrays), in file order.
+
+    ``released`` names the attributes the release holds (default: all). Every other attribute
+    column is -99 whole, and so is a derived column unless every attribute it is computed from
+    is released (a partial concatenation would misstate the person's data).
+    """
+    names = set(ATTRIBUTE_NAMES) if released is None else set(released)
+    width = int(codes.max(initial=0)) + 1 if codes.size else 1
+    by_attribute = {
+        name: (codes[:, j].astype(np.int64) if name in names else np.zeros(codes.shape[0], dtype=np.int64))
+        for j, name in enumerate(ATTRIBUTE_NAMES)
+    }
     columns = []
     for column in COLUMNS:
         if column.derive is not None:
-            columns.append(column.derive(by_attribute))
+            if set(column.derived_from) <= names:
+                columns.append(column.derive(by_attribute))
+            else:
+                columns.append(np.full(codes.shape[0], MISSING, dtype=object))
         else:
-            columns.append(np.asarray(column.labels, dtype=object)[by_attribute[column.name]])
+            columns.append(_labels(column, width)[by_attribute[column.name]])
     return columns
 
 
 # -- the CSV writer --------------------------------------------------------------------------------
-def header_line() -> str:
-    return ",".join(HEADER) + "\n"
+def header_line(extra: Sequence[str] = ()) -> str:
+    return ",".join((*HEADER, *extra)) + "\n"
 
 
-def csv_chunks(codes: np.ndarray, chunk_rows: int = 50_000) -> Iterator[tuple[str, int]]:
+Decoder = Callable[[np.ndarray], list[np.ndarray]]
+
+
+def csv_chunks(
+    codes: np.ndarray,
+    chunk_rows: int = 50_000,
+    *,
+    decoder: Decoder = decode,
+    extra: Sequence[str] = (),
+    cardinalities: Sequence[int] | None = None,
+) -> Iterator[tuple[str, int]]:
     """The CSV text for ``codes`` as (text, data rows in it) chunks, header first, rows in order.
 
-    A k-anonymous release has few distinct rows, so each distinct row is formatted once (with
-    the csv module: some labels hold commas) and the file is assembled from them.
+    ``decoder`` turns codes into the text columns (default: the 63 contract columns; a view or
+    the extended file passes its own, whose added columns are named in ``extra``). A
+    k-anonymous release has few distinct rows, so each distinct row is formatted once (with the
+    csv module: some labels hold commas) and the file is assembled from them.
     """
-    yield header_line(), 0
+    yield header_line(extra), 0
     if codes.shape[0] == 0:
         return
-    row_class, _ = equivalence_classes(codes, [a.cardinality for a in ATTRIBUTES])
+    cards = cardinalities if cardinalities is not None else [a.cardinality for a in ATTRIBUTES]
+    row_class, _ = equivalence_classes(codes, cards)
     first = np.unique(row_class, return_index=True)[1]
-    texts = decode(codes[first])
+    texts = decoder(codes[first])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     lines = []

@@ -2,7 +2,9 @@
 
 Each dimension maps a raw grouped database value to one category code (or several, for the
 multi-valued exploitation type). Categories are written as codes, CTDC spellings where CTDC
-has one (gender, ageBroad bands, ISO countries, ``-99`` for missing).
+has one (gender, ageBroad bands, ISO countries, ``-99`` for missing). Every dimension's list of
+categories is fixed, never read from the data: a country or year appearing the first time
+someone has it would show that person's arrival.
 
 The counting unit follows from the dimensions: assistance dimensions count services (a case
 with two services counts twice), the exploitation type counts case-type pairs (a case of both
@@ -12,9 +14,10 @@ of the cells, so what is published is additive and protected as such.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,8 @@ from casework import vocab
 from casework.exports import ctdc, reader
 
 MISSING = vocab.MISSING
+#: Years of registration a table lists (then up to the current year); earlier years are -99.
+FIRST_TABLE_YEAR = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +38,13 @@ class Dimension:
     name: str
     label: LazyString
     categorise: Callable[[Any], tuple[str, ...]]
-    fixed: tuple[str, ...] | None = None  # fixed categories in order; None: those in the data, sorted
+    fixed: tuple[str, ...] | None = None  # the categories in order; None: years (categories_of)
 
 
-def _text(value: Any) -> tuple[str, ...]:
-    return (str(value) if value not in (None, "", -1) else MISSING,)
+def _year(value: Any) -> tuple[str, ...]:
+    if value in (None, "", -1) or int(value) < FIRST_TABLE_YEAR:
+        return (MISSING,)
+    return (str(int(value)),)
 
 
 def _gender(value: Any) -> tuple[str, ...]:
@@ -66,11 +73,16 @@ def _member(code_list: vocab.CodeList) -> Callable[[Any], tuple[str, ...]]:
 DIMENSIONS: dict[str, Dimension] = {
     d.name: d
     for d in (
-        Dimension("year", _l("Year of registration"), _text),
+        Dimension("year", _l("Year of registration"), _year),
         Dimension("gender", _l("Gender"), _gender, (*(str(c.ctdc) for c in vocab.GENDERS), MISSING)),
         Dimension("age_band", _l("Age band at registration"), _age_band, (*ctdc.AGE_BANDS, MISSING)),
-        Dimension("citizenship", _l("Citizenship"), _country),
-        Dimension("country_of_exploitation", _l("Country of exploitation"), _country),
+        Dimension("citizenship", _l("Citizenship"), _country, (*(c.code for c in vocab.COUNTRIES), MISSING)),
+        Dimension(
+            "country_of_exploitation",
+            _l("Country of exploitation"),
+            _country,
+            (*(c.code for c in vocab.COUNTRIES), MISSING),
+        ),
         Dimension(
             "exploitation_type",
             _l("Exploitation type"),
@@ -102,29 +114,44 @@ def unit_of(dimensions: Sequence[str]) -> str:
     return "cases"
 
 
-def build_counts(db: Session, dimensions: Sequence[str], today: date) -> tuple[tuple[tuple[str, ...], ...], np.ndarray]:
-    """The inner counts (no margins) of consented cases by ``dimensions``, and the categories.
+def categories_of(name: str, today: date) -> tuple[str, ...]:
+    """The fixed categories of a dimension (years: FIRST_TABLE_YEAR to ``today``'s year)."""
+    spec = DIMENSIONS[name]
+    if spec.fixed is not None:
+        return spec.fixed
+    return (*(str(y) for y in range(FIRST_TABLE_YEAR, today.year + 1)), MISSING)
 
-    Raises KeyError on an unknown dimension name.
-    """
+
+def sensitivity(dimensions: Sequence[str]) -> int:
+    """The most one person can change the table's counts by, in total (L1): one for a table of
+    cases, one per exploitation type when counting by type. Raises ValueError for dimensions
+    that count services (no bound per person)."""
+    if reader.SERVICE_DIMENSIONS & set(dimensions):
+        raise ValueError("service counts have no bound per person")
+    if "exploitation_type" in dimensions:
+        return len(vocab.EXPLOITATION_TYPES)
+    return 1
+
+
+def build_counts(
+    db: Session,
+    dimensions: Sequence[str],
+    today: date,
+    organisation_id: uuid.UUID | None = None,
+    entered_before: datetime | None = None,
+) -> tuple[tuple[tuple[str, ...], ...], np.ndarray]:
+    """The inner counts (no margins) of the dataset's consented cases by ``dimensions``, and
+    the (fixed) categories. Raises KeyError on an unknown dimension name."""
     specs = [DIMENSIONS[name] for name in dimensions]
-    accumulated: dict[tuple[str, ...], int] = {}
-    for values, count in reader.grouped_counts(db, dimensions, today):
+    categories = tuple(categories_of(name, today) for name in dimensions)
+    index = [{code: i for i, code in enumerate(cats)} for cats in categories]
+    counts = np.zeros(tuple(len(c) for c in categories), dtype=np.int64)
+    rows = reader.grouped_counts(db, dimensions, today, organisation_id=organisation_id, entered_before=entered_before)
+    for values, count in rows:
         cells: list[tuple[str, ...]] = [()]
         for spec, value in zip(specs, values, strict=True):
             cells = [(*cell, category) for cell in cells for category in spec.categorise(value)]
         for cell in cells:
-            accumulated[cell] = accumulated.get(cell, 0) + count
-    categories = []
-    for axis, spec in enumerate(specs):
-        seen = {cell[axis] for cell in accumulated}
-        if spec.fixed is not None:
-            categories.append(tuple(spec.fixed))
-        else:
-            present = sorted(seen - {MISSING})
-            categories.append((*present, MISSING) if MISSING in seen else tuple(present))
-    index = [{code: i for i, code in enumerate(cats)} for cats in categories]
-    counts = np.zeros(tuple(len(c) for c in categories), dtype=np.int64)
-    for cell, count in accumulated.items():
-        counts[tuple(index[axis][code] for axis, code in enumerate(cell))] += count
-    return tuple(categories), counts
+            position = tuple(index[axis].get(code, index[axis][MISSING]) for axis, code in enumerate(cell))
+            counts[position] += count
+    return categories, counts

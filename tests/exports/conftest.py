@@ -51,19 +51,32 @@ def consented_case(make_case: Callable[..., Any], make_consent: Callable[..., An
 
 
 @pytest.fixture
-def export_limits(app: Flask) -> Callable[..., Any]:
-    """Set the export limits directly (the settings page has its own tests)."""
-    from casework.exports.models import ExportSettings
-    from casework.exports.services import DEFAULT_DIMENSIONS
+def export_limits(app: Flask, org: Any) -> Callable[..., Any]:
+    """Set the dataset's policy directly (the policy page has its own tests)."""
+    from casework.exports import policy
 
-    def set_limits(min_k: int = 2, min_threshold: int = 2, max_dimensions: int = 3, allowed=None) -> None:
+    def set_limits(
+        min_k: int = 11,
+        min_threshold: int = 10,
+        max_dimensions: int = 3,
+        allowed=None,
+        epsilon_budget: float = 0.0,
+        protection_width: int = 3,
+        noise_scale: float = 2.0,
+        rounding_base: int = 1,
+    ) -> None:
         with app.app_context():
-            settings = session.get(ExportSettings, 1) or ExportSettings(id=1)
-            settings.min_k = min_k
-            settings.min_threshold = min_threshold
-            settings.max_dimensions = max_dimensions
-            settings.allowed_dimensions = list(allowed if allowed is not None else DEFAULT_DIMENSIONS)
-            session.add(settings)
+            saved = policy.policy_for(org.id)
+            if saved.version_id is None:
+                session.add(saved)
+            saved.min_k = min_k
+            saved.min_threshold = min_threshold
+            saved.max_dimensions = max_dimensions
+            saved.allowed_dimensions = list(allowed if allowed is not None else policy.DEFAULT_DIMENSIONS)
+            saved.epsilon_budget = epsilon_budget
+            saved.protection_width = protection_width
+            saved.noise_scale = noise_scale
+            saved.rounding_base = rounding_base
             session.commit()
 
     return set_limits

@@ -97,18 +97,6 @@ def test_every_output_is_k_anonymous_and_only_suppresses_or_generalises(data) ->
 
 
 @settings(max_examples=60, deadline=None)
-@given(datasets(), st.data())
-def test_a_subset_of_quasi_identifiers_leaves_the_other_columns_alone(data, draw) -> None:
-    codes, attributes, k, seed = data
-    names = [a.name for a in attributes]
-    qi = draw.draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
-    if 0 < codes.shape[0] < k:
-        return
-    result = anonymise(codes, attributes, k, qi, seed=seed)
-    check_result(codes, attributes, k, result, qi=set(qi))
-
-
-@settings(max_examples=60, deadline=None)
 @given(datasets())
 def test_the_naive_baseline_is_k_anonymous_too(data) -> None:
     codes, attributes, k, seed = data
@@ -175,13 +163,17 @@ def test_generalisation_is_tried_before_suppression() -> None:
     assert result.report.cells_suppressed["age"] == 0
 
 
-def test_same_seed_same_release_and_rows_are_shuffled() -> None:
+def test_a_seed_repeats_the_choices_but_never_the_row_order() -> None:
+    """The seed makes the engine's own choices reproducible; the order of the rows released is
+    always a fresh secret permutation (a known seed once gave the same order every time)."""
     rng = np.random.default_rng(11)
     codes = skewed(rng, 500, [5, 4, 6, 3], 1.2)
     attributes = [Attribute(f"a{j}", c) for j, c in enumerate([5, 4, 6, 3])]
     first = anonymise(codes, attributes, 5, seed=42)
     second = anonymise(codes, attributes, 5, seed=42)
-    assert np.array_equal(first.codes, second.codes)
+    same_rows = lambda result: sorted(map(tuple, result.codes[np.argsort(result.source_rows)].tolist()))  # noqa: E731
+    assert same_rows(first) == same_rows(second)  # the same release, as a set of rows
+    assert not np.array_equal(first.source_rows, second.source_rows)  # in a different order
     assert not np.array_equal(first.source_rows, np.arange(500))
 
 
@@ -205,8 +197,8 @@ def test_bad_input_is_refused() -> None:
         anonymise(codes, attributes, 1)
     with pytest.raises(ValueError, match="cardinality"):
         anonymise(np.full((20, 1), 5, dtype=np.uint8), attributes, 2)
-    with pytest.raises(ValueError, match="unknown quasi-identifiers"):
-        anonymise(codes, attributes, 2, ["nope"])
+    with pytest.raises(ValueError, match="objective"):
+        anonymise(codes, attributes, 2, objective="nope")
     with pytest.raises(ValueError, match="priority"):
         anonymise(codes, attributes, 2, priority=["nope"])
     with pytest.raises(ValueError):

@@ -1,65 +1,76 @@
-"""``flask export ctdc`` and ``flask export aggregates``."""
+"""``flask export ctdc|aggregates|synthetic|dp-table``."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 
 from sqlalchemy import select
 
 from casework.db import session
 from casework.exports import ctdc
-from casework.exports.models import ExportRun
-from tests.exports.checks import assert_k_anonymous, long_table_to_array, read_csv, recoverable_entries
+from casework.exports.models import ExportPolicy, ExportRun
+from tests.exports.checks import assert_k_anonymous, read_csv
+from tests.exports.seeding import seed_consented
 
 
-def test_export_ctdc_writes_a_k_anonymous_file_and_shows_progress(
-    app, runner, tmp_path, consented_case, export_limits
-) -> None:
-    export_limits(min_k=2)
-    for age in (19, 19, 24, 24, 24, 52):
-        consented_case(age_at_registration=age)
+def test_export_ctdc_writes_a_k_anonymous_file_and_shows_progress(app, runner, tmp_path, org) -> None:
+    with app.app_context():
+        seed_consented(org.id, 200)
+        session.commit()
     out = tmp_path / "ctdc.csv"
-    result = runner.invoke(args=["export", "ctdc", "--out", str(out), "--k", "3", "--seed", "5"])
+    result = runner.invoke(args=["export", "ctdc", "--out", str(out), "--view", "all"])
     assert result.exit_code == 0, result.output
     assert "read" in result.stderr and "write" in result.stderr
-    assert "6 rows" in result.stdout
+    assert "200 rows" in result.stdout
     text = out.read_text(encoding="utf-8")
     assert text.splitlines()[0] == ",".join(ctdc.HEADER)
-    header, rows = read_csv(text)
-    assert len(rows) == 6
-    assert_k_anonymous(rows, 3)
+    _header, rows = read_csv(text)
+    assert len(rows) == 200
+    assert_k_anonymous(rows, 11)
     with app.app_context():
         run = session.execute(select(ExportRun)).scalar_one()
         assert run.requested_by_id is None and run.parameters["via"] == "cli"
+        assert run.organisation_id == org.id
         assert run.file_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
-def test_export_ctdc_refuses_k_below_the_limit_and_writes_nothing(runner, tmp_path, consented_case) -> None:
-    consented_case()
+def test_a_dataset_is_named_when_there_are_several(app, runner, tmp_path, org, make_org) -> None:
+    make_org(name="Second agency")
     out = tmp_path / "ctdc.csv"
-    result = runner.invoke(args=["export", "ctdc", "--out", str(out), "--k", "5"])
-    assert result.exit_code != 0
-    assert "k must be between 11" in result.output
+    result = runner.invoke(args=["export", "ctdc", "--out", str(out)])
+    assert result.exit_code != 0 and "Choose the dataset" in result.output
+    result = runner.invoke(args=["export", "ctdc", "--out", str(out), "--dataset", "Nobody"])
+    assert result.exit_code != 0 and "no dataset" in result.output
     assert not out.exists()
 
 
-def test_export_aggregates(app, runner, tmp_path, consented_case, export_limits) -> None:
-    export_limits(min_threshold=3)
-    for gender, year, n in (("female", 2022, 9), ("male", 2022, 1), ("female", 2023, 4), ("male", 2023, 5)):
-        for _ in range(n):
-            consented_case(gender=gender, opened_on=date(year, 6, 1))
+def test_export_aggregates(app, runner, tmp_path, org) -> None:
+    with app.app_context():
+        seed_consented(org.id, 400)
+        session.commit()
     out = tmp_path / "table.csv"
-    result = runner.invoke(args=["export", "aggregates", "--by", "year,gender", "--out", str(out), "--threshold", "3"])
+    result = runner.invoke(args=["export", "aggregates", "--by", "year,gender", "--out", str(out)])
     assert result.exit_code == 0, result.output
     header, rows = read_csv(out.read_text(encoding="utf-8"))
     assert header == ["year", "gender", "count"]
-    labels, entries = long_table_to_array(rows, 2)
-    assert recoverable_entries((len(labels[0]), len(labels[1])), entries, "suppressed") == []
-    assert "1" not in {row[2] for row in rows}
+    assert all(row[2] == "suppressed" or int(row[2]) >= 10 for row in rows)
 
 
-def test_export_aggregates_refuses_an_unknown_dimension(runner, tmp_path) -> None:
+def test_export_aggregates_refuses_an_unknown_dimension(runner, tmp_path, org) -> None:
     result = runner.invoke(args=["export", "aggregates", "--by", "name", "--out", str(tmp_path / "t.csv")])
     assert result.exit_code != 0
     assert "Unknown or repeated dimension" in result.output
+
+
+def test_private_releases_from_the_command_line_spend_the_budget(app, runner, tmp_path, org, export_limits) -> None:
+    with app.app_context():
+        seed_consented(org.id, 300)
+        session.commit()
+    export_limits(epsilon_budget=1.0)
+    out = tmp_path / "dp.csv"
+    result = runner.invoke(args=["export", "dp-table", "--by", "gender", "--epsilon", "0.6", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["export", "dp-table", "--by", "gender", "--epsilon", "0.6", "--out", str(out) + "2"])
+    assert again.exit_code != 0 and "nothing was released or spent" in again.output
+    with app.app_context():
+        assert session.get(ExportPolicy, org.id).epsilon_spent == 0.6

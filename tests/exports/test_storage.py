@@ -14,18 +14,20 @@ from casework.db import session, utcnow
 from casework.exports import storage
 from casework.exports.models import ExportRun
 
-TABLE = {"dimensions": ["year", "gender"], "threshold": "2", "rounding": "none"}
-
 
 @pytest.fixture
-def cases(consented_case, export_limits):
-    export_limits(min_k=2, min_threshold=2)
-    for age in (20, 20, 20, 30, 30, 31):
+def cases(consented_case, export_limits, org):
+    """Enough consented cases for a k = 11 release (the system's floor) of the organisation's
+    dataset; returns the dataset's id."""
+    export_limits()
+    for age in [20] * 12 + [30] * 12:
         consented_case(age_at_registration=age)
+    return org.id
 
 
-def _export(client, path: str = "/exports/microdata", data=None) -> str:
-    response = client.post(path, data=data if data is not None else {"k": "2"})
+def _export(client, dataset, path: str = "/exports/microdata", data=None) -> str:
+    data = data if data is not None else {"view": "core", "k": "11"}
+    response = client.post(path, data={"dataset": str(dataset), **data})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response.headers["Location"]
 
@@ -33,7 +35,7 @@ def _export(client, path: str = "/exports/microdata", data=None) -> str:
 def test_an_export_made_on_one_host_downloads_on_another(
     app, client, make_app, researcher, login, cases, tmp_path, keyring_file
 ) -> None:
-    location = _export(client_signed_in(client, login, researcher))
+    location = _export(client_signed_in(client, login, researcher), cases)
     here = client.get(location + "/download")
     assert here.status_code == 200
 
@@ -63,7 +65,7 @@ def test_the_file_is_encrypted_in_chunks_under_its_own_data_key(
     app, client, researcher, login, cases, monkeypatch
 ) -> None:
     monkeypatch.setattr(storage, "CHUNK_BYTES", 200)
-    location = _export(client_signed_in(client, login, researcher))
+    location = _export(client_signed_in(client, login, researcher), cases)
     download = client.get(location + "/download").data
     assert len(download) > 3 * 200
     with app.app_context():
@@ -88,7 +90,7 @@ def test_the_file_is_encrypted_in_chunks_under_its_own_data_key(
 def test_chunks_are_read_one_at_a_time(app, client, researcher, login, cases, monkeypatch, query_counter) -> None:
     """Streaming: one chunk in memory at a time, each read by its own small query."""
     monkeypatch.setattr(storage, "CHUNK_BYTES", 100)
-    location = _export(client_signed_in(client, login, researcher))
+    location = _export(client_signed_in(client, login, researcher), cases)
     with app.app_context():
         run = session.execute(select(ExportRun)).scalar_one()
         count = session.get(storage.ExportFile, run.id).chunks
@@ -103,7 +105,7 @@ def test_chunks_are_read_one_at_a_time(app, client, researcher, login, cases, mo
 
 def test_a_changed_or_moved_chunk_is_never_served(app, client, researcher, login, cases, monkeypatch) -> None:
     monkeypatch.setattr(storage, "CHUNK_BYTES", 100)
-    location = _export(client_signed_in(client, login, researcher))
+    location = _export(client_signed_in(client, login, researcher), cases)
     with app.app_context():
         run_id = session.execute(select(ExportRun.id)).scalar_one()
         first, second = (
@@ -129,7 +131,7 @@ def test_a_changed_or_moved_chunk_is_never_served(app, client, researcher, login
 
 def test_a_truncated_file_is_never_served_as_complete(app, client, researcher, login, cases, monkeypatch) -> None:
     monkeypatch.setattr(storage, "CHUNK_BYTES", 100)
-    location = _export(client_signed_in(client, login, researcher))
+    location = _export(client_signed_in(client, login, researcher), cases)
     with app.app_context():
         run_id = session.execute(select(ExportRun.id)).scalar_one()
         last = session.get(storage.ExportFile, run_id).chunks - 1
@@ -145,8 +147,8 @@ def test_a_truncated_file_is_never_served_as_complete(app, client, researcher, l
 
 
 def test_expired_files_are_purged_and_no_longer_offered(app, client, researcher, login, cases) -> None:
-    location = _export(client_signed_in(client, login, researcher))
-    location_table = _export(client, "/exports/table", TABLE)
+    location = _export(client_signed_in(client, login, researcher), cases)
+    location_table = _export(client, cases, "/exports/table", {"dimensions": ["year", "gender"], "threshold": "10"})
     with app.app_context():
         old = session.execute(select(ExportRun).order_by(ExportRun.started_at)).scalars().first()
         session.execute(
@@ -169,7 +171,7 @@ def test_expired_files_are_purged_and_no_longer_offered(app, client, researcher,
 
 
 def test_purge_from_the_command_line(app, runner, client, researcher, login, cases) -> None:
-    _export(client_signed_in(client, login, researcher))
+    _export(client_signed_in(client, login, researcher), cases)
     with app.app_context():
         session.execute(update(storage.ExportFile).values(expires_at=utcnow() - storage.FILE_LIFETIME))
         session.commit()
