@@ -190,8 +190,8 @@ def test_a_researcher_exports_on_one_host_and_downloads_from_the_other(browsing,
     try:
         sign_in(page, "researcher")
         page.goto("/exports/")
-        page.check("input[name=dimensions][value=year]")
-        page.fill("#threshold", "10")
+        page.check("form[action$='/exports/table'] input[name=dimensions][value=year]")
+        page.fill("#table-threshold", "10")
         with page.expect_navigation() as navigation:
             page.click("form[action$='/exports/table'] button[type=submit]")
         assert navigation.value.status == 200, page.locator("main").inner_text()[:400]
