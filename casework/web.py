@@ -113,9 +113,11 @@ def _error_page(status: int) -> tuple[str, int]:
     message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500 if status >= 500 else 400])
     if status == 413 and has_request_context() and g.get("upload_limit_bytes"):
         # An upload route (casework.security): name the limit the file went over.
+        from casework.documents.files import human_size
+
         message = _l(
-            "The file is too large: a document can be at most %(size)s MB. Nothing was saved.",
-            size=f"{g.upload_limit_bytes / (1024 * 1024):.0f}",
+            "The file is too large: a document can be at most %(size)s. Nothing was saved.",
+            size=human_size(g.upload_limit_bytes),
         )
     extra: dict[str, Any] = {}
     offer = g.get("break_glass_case_id") if has_request_context() else None

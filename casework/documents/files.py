@@ -139,6 +139,14 @@ def preview(source: BinaryIO) -> bytes:
     return out.read()
 
 
+def human_size(size: int) -> str:
+    """``25 MB``, ``1.5 MB``, ``200 KB``: a size limit as people read it."""
+    if size >= 1024 * 1024:
+        megabytes = size / (1024 * 1024)
+        return f"{megabytes:.0f} MB" if megabytes >= 10 or megabytes.is_integer() else f"{megabytes:.1f} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
 # -- names --------------------------------------------------------------------------------------
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL_OR_SEPARATOR = re.compile(r"[\x00-\x1f\x7f/\\\"<>:|?*]")

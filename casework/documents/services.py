@@ -167,8 +167,8 @@ def _size_of(source: BinaryIO) -> int | None:
 def _too_large(max_bytes: int) -> DocumentRefused:
     return DocumentRefused(
         _(
-            "The file is too large: a document can be at most %(size)s MB. Scan it at a lower resolution or split it.",
-            size=f"{max_bytes / (1024 * 1024):.0f}",
+            "The file is too large: a document can be at most %(size)s. Scan it at a lower resolution or split it.",
+            size=files.human_size(max_bytes),
         ),
         "file",
     )

@@ -113,6 +113,9 @@ class FileStore:
 
 
 def _pending(db: Session, key: str) -> list[tuple[FileStore, uuid.UUID]]:
+    """The request transaction's list of written (or doomed) versions; the transaction is begun
+    here if need be, so that its end always settles the list."""
+    db.connection()
     return db.info.setdefault(key, [])  # type: ignore[no-any-return]
 
 

@@ -54,7 +54,7 @@ def index(case_id: uuid.UUID) -> Any:
         case=grant.view,
         documents=documents,
         attached_to=_attachment_labels(grant),
-        max_mb=_max_bytes() // (1024 * 1024),
+        max_size=files.human_size(_max_bytes()),
     )
 
 
@@ -93,7 +93,7 @@ def upload(case_id: uuid.UUID) -> Any:
             return redirect(url_for(".view", document_id=document.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "documents/upload.html", form=form, case=grant.view, document=None, max_mb=_max_bytes() // (1024 * 1024)
+        "documents/upload.html", form=form, case=grant.view, document=None, max_size=files.human_size(_max_bytes())
     ), status
 
 
@@ -186,7 +186,7 @@ def replace(document_id: uuid.UUID) -> Any:
             return redirect(url_for(".view", document_id=document_id))
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "documents/upload.html", form=form, case=grant.view, document=document, max_mb=_max_bytes() // (1024 * 1024)
+        "documents/upload.html", form=form, case=grant.view, document=document, max_size=files.human_size(_max_bytes())
     ), status
 
 

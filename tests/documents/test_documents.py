@@ -30,7 +30,7 @@ def test_a_caseworker_uploads_lists_downloads_replaces_and_deletes(world):
     assert download.data == content
     assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
-    assert "filename=\"rapport_medical.pdf\"" in download.headers["Content-Disposition"]
+    assert 'filename="rapport_medical.pdf"' in download.headers["Content-Disposition"]
     assert "filename*=UTF-8''rapport%20m%C3%A9dical.pdf" in download.headers["Content-Disposition"]
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.headers["Cache-Control"] == "no-store"
