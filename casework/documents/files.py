@@ -84,13 +84,16 @@ def checked(source: BinaryIO) -> tuple[FileType, BinaryIO]:
     return kind, reencode(source, kind)
 
 
-def _open_image(source: BinaryIO) -> Image.Image:
+def _open_image(source: BinaryIO, draft: int | None = None) -> Image.Image:
+    """The decoded image (``draft``: a JPEG may be decoded at a reduced scale not below it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(source)
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise Refused(str(IMAGE_TOO_LARGE) % {"mp": MAX_IMAGE_PIXELS // 1_000_000})
+            if draft is not None and image.format == "JPEG":
+                image.draft("RGB", (draft, draft))
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Refused(str(IMAGE_TOO_LARGE) % {"mp": MAX_IMAGE_PIXELS // 1_000_000}) from None
@@ -131,7 +134,7 @@ def _pixels_only(image: Image.Image, kind: FileType) -> Image.Image:
 
 def preview(source: BinaryIO) -> bytes:
     """A downscaled PNG of an image (the stored file, already clean). Raises :class:`Refused`."""
-    image = _open_image(source)
+    image = _open_image(source, draft=PREVIEW_PIXELS)
     image.thumbnail((PREVIEW_PIXELS, PREVIEW_PIXELS))
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     _pixels_only(image, PNG).save(out, format="PNG")

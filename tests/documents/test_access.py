@@ -127,3 +127,22 @@ def test_every_download_is_on_record(world, shared):
             .first()
         )
         assert event is not None and event.target_id == medical and event.actor_id == world.partner.id
+
+
+def test_a_partner_never_sees_documents_of_another_organisations_service(world, shared):
+    from casework.assistance.models import MedicalAssistance
+    from casework.documents.models import Document
+
+    _referral, medical, _identity = shared
+    with world.app.app_context():
+        service = MedicalAssistance(
+            case_id=world.case.id, status="in_progress", provider_org_id=world.other_partner_org.id
+        )
+        session.add(service)
+        session.flush()
+        session.get(Document, uuid.UUID(medical)).service_id = service.id
+        session.commit()
+    client = world.client_for(world.partner)
+    assert client.get(f"/documents/{medical}/download").status_code == 404
+    assert "Clinic photo" not in client.get(f"/cases/{world.case.id}/documents").get_data(as_text=True)
+    assert world.client_for(world.caseworker).get(f"/documents/{medical}/download").status_code == 200
