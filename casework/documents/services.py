@@ -224,7 +224,9 @@ def upload(
     max_bytes: int,
 ) -> Document:
     """Store a new document on the grant's case. Raises DocumentRefused (a kind not in the
-    list, no title, a file too large, of a type that may not be stored, or unreadable)."""
+    list, no title, a file too large, of a type that may not be stored, or unreadable); aborts
+    403 (audited) unless the grant allows DOCUMENT_MANAGE. Chunks written before a refusal go
+    with the transaction the view rolls back."""
     grant.require(Permission.DOCUMENT_MANAGE)
     if kind not in vocab.DOCUMENT_KINDS:
         raise DocumentRefused(_("Choose a kind of document from the list."), "kind")
@@ -272,7 +274,7 @@ def replace(
     max_bytes: int,
 ) -> None:
     """Store a new version of ``document``'s file (the old one is deleted once this commits).
-    Raises DocumentRefused."""
+    Raises DocumentRefused; aborts 403 unless the grant allows DOCUMENT_MANAGE."""
     grant.require(Permission.DOCUMENT_MANAGE)
     new_title = clean_title(title) if title and title.strip() else None
     old_blob = document.blob_id
@@ -294,7 +296,8 @@ def replace(
 
 
 def delete(grant: access.CaseGrant, document: Document, store: DocumentStore) -> None:
-    """Delete ``document`` and its file (the file once this commits)."""
+    """Delete ``document`` and its file (the file once this commits). Aborts 403 unless the
+    grant allows DOCUMENT_MANAGE."""
     grant.require(Permission.DOCUMENT_MANAGE)
     store.delete(document.blob_id)
     audit.record("document.delete", target=document, case_id=grant.case_id, details={"kind": document.kind})
@@ -304,7 +307,8 @@ def delete(grant: access.CaseGrant, document: Document, store: DocumentStore) ->
 
 def shred_case(case: Case, store: DocumentStore) -> int:
     """Erasure: delete every document of ``case`` and its file (the case's key is destroyed by
-    the caller, so nothing left anywhere, backups included, can be decrypted). Returns how many."""
+    the caller, so nothing left anywhere, backups included, can be decrypted). Returns how many;
+    raises nothing (the caller, casework.admin.retention, has checked the erasure)."""
     documents = list(session.execute(select(Document).where(Document.case_id == case.id)).scalars())
     for document in documents:
         store.delete(document.blob_id)
