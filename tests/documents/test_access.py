@@ -146,3 +146,13 @@ def test_a_partner_never_sees_documents_of_another_organisations_service(world, 
     assert client.get(f"/documents/{medical}/download").status_code == 404
     assert "Clinic photo" not in client.get(f"/cases/{world.case.id}/documents").get_data(as_text=True)
     assert world.client_for(world.caseworker).get(f"/documents/{medical}/download").status_code == 200
+
+
+def test_every_document_kind_has_a_referral_scope():
+    from casework import vocab
+    from casework.access import DOCUMENT_KIND_SCOPES, SCOPE_TO_FIELDS, document_field
+
+    assert set(DOCUMENT_KIND_SCOPES) == {code.code for code in vocab.DOCUMENT_KINDS}
+    for kind, scope in DOCUMENT_KIND_SCOPES.items():
+        assert scope in vocab.REFERRAL_SCOPE_FIELDS
+        assert SCOPE_TO_FIELDS[scope] == {document_field(kind)}
