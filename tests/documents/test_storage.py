@@ -195,3 +195,35 @@ def test_a_chunk_altered_in_the_database_is_refused_on_download(make_app, make_o
         session.execute(update(DocumentChunk).where(DocumentChunk.seq == 0).values(data=b"\x01" + b"\x00" * 80))
         session.commit()
     assert client.get(f"/documents/{doc_id}/download").status_code == 422
+
+
+@pytest.mark.postgres
+def test_upload_download_replace_and_delete_on_postgres(make_app, make_org, make_user, make_case, login):
+    """The deployment's store (PostgreSQL, document_chunks): a multi-chunk round trip through
+    the pages, a replacement that leaves no chunk of the old version, a delete that leaves none."""
+    from sqlalchemy import func, select
+
+    from tests.documents.conftest import document_id_of, pdf_bytes, upload
+
+    app = make_app()
+    org = make_org(kind="lead_agency")
+    worker = make_user("caseworker", org=org)
+    case = make_case(org, assigned_to=worker)
+    client = app.test_client()
+    login(client, worker)
+    content = pdf_bytes(2 * CHUNK_BYTES + 99)
+    doc_id = document_id_of(upload(client, case.id, content))
+    assert client.get(f"/documents/{doc_id}/download").data == content
+    replacement = pdf_bytes(CHUNK_BYTES + 1)
+    answer = client.post(
+        f"/documents/{doc_id}/replace",
+        data={"title": "", "file": (io.BytesIO(replacement), "v2.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302
+    assert client.get(f"/documents/{doc_id}/download").data == replacement
+    with app.app_context():
+        assert session.execute(select(func.count()).select_from(DocumentChunk)).scalar_one() == 2
+    assert client.post(f"/documents/{doc_id}/delete", data={"confirm": "y"}).status_code == 302
+    with app.app_context():
+        assert session.execute(select(func.count()).select_from(DocumentChunk)).scalar_one() == 0
