@@ -129,3 +129,12 @@ def test_files_are_refused_on_every_other_route(world):
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
+
+
+def test_the_timeline_lists_changes_to_documents_not_their_reads(world):
+    client = world.client_for(world.caseworker)
+    doc_id = document_id_of(upload(client, world.case.id, pdf_bytes()))
+    client.get(f"/documents/{doc_id}/download")
+    text = client.get(f"/cases/{world.case.id}/timeline").get_data(as_text=True)
+    assert "Document uploaded" in text
+    assert "document.download" not in text and "document.view" not in text
