@@ -72,8 +72,12 @@ class Attachment:
 
 
 # -- loading ---------------------------------------------------------------------------------------
-def load_document(document_id: uuid.UUID, permission: Permission) -> tuple[Document, access.CaseGrant]:
-    """One document and the current user's grant on its case.
+def load_document(
+    document_id: uuid.UUID, permission: Permission, *, lock: bool = False
+) -> tuple[Document, access.CaseGrant]:
+    """One document and the current user's grant on its case (``lock``: its row locked until
+    the transaction ends, so that two replacements or a replacement and a deletion of the same
+    document take turns instead of leaving a version behind).
 
     Aborts 404 (audited) when the document does not exist, its case is outside the user's
     scope, or the grant does not show this document (a partner: a kind its referrals do not
@@ -83,9 +87,10 @@ def load_document(document_id: uuid.UUID, permission: Permission) -> tuple[Docum
     if case_id is None:
         access.refuse("document.load", status=404, reason="not_found")
     grant = access.load_case(case_id, permission)
-    document = session.execute(
-        select(Document).where(Document.id == document_id, access.document_scope(grant))
-    ).scalar_one_or_none()
+    query = select(Document).where(Document.id == document_id, access.document_scope(grant))
+    if lock:
+        query = query.with_for_update(of=Document)
+    document = session.execute(query).scalar_one_or_none()
     if document is None:
         access.refuse("document.load", case_id=case_id, status=404, reason="document_scope")
     return document, grant

@@ -162,7 +162,8 @@ def preview(document_id: uuid.UUID) -> Any:
 @bp.route("/documents/<uuid:document_id>/replace", methods=["GET", "POST"])
 @route(Permission.DOCUMENT_MANAGE, uploads=True)
 def replace(document_id: uuid.UUID) -> Any:
-    document, grant = services.load_document(document_id, Permission.DOCUMENT_MANAGE)
+    locking = request.method == "POST"
+    document, grant = services.load_document(document_id, Permission.DOCUMENT_MANAGE, lock=locking)
     form = ReplaceForm()
     if form.validate_on_submit():
         upload_file = form.file.data
@@ -193,7 +194,7 @@ def replace(document_id: uuid.UUID) -> Any:
 @bp.route("/documents/<uuid:document_id>/delete", methods=["GET", "POST"])
 @route(Permission.DOCUMENT_MANAGE)
 def delete(document_id: uuid.UUID) -> Any:
-    document, grant = services.load_document(document_id, Permission.DOCUMENT_MANAGE)
+    document, grant = services.load_document(document_id, Permission.DOCUMENT_MANAGE, lock=request.method == "POST")
     form = DeleteForm()
     if form.validate_on_submit():
         case_id = grant.case_id
