@@ -105,3 +105,40 @@ def test_subject_access_and_the_victims_summary_list_the_documents(world):
     text = page.get_data(as_text=True)
     assert "Passport scan" in text and "Identity document" in text
     assert client.get(f"/cases/{world.case.id}/summary.pdf", query_string={"recipient": "victim"}).status_code == 200
+
+
+def test_subject_access_with_the_files_is_a_zip_of_the_record_and_every_document(world, make_referral):
+    import io
+    import zipfile
+
+    from casework.audit.models import AuditEvent
+
+    client = world.client_for(world.caseworker)
+    first = pdf_bytes(1200 * 1024)  # three chunks
+    second = pdf_bytes(10)
+    upload(client, world.case.id, first, name="rapport médical.pdf", title="Clinic report")
+    upload(client, world.case.id, second, name="../../etc/passwd", kind="other", title="Odd name")
+    response = client.get(f"/cases/{world.case.id}/subject-access.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert "attachment" in response.headers["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert archive.namelist() == [
+        "subject-access.json",
+        "documents/001-rapport_medical.pdf",
+        "documents/002-passwd.pdf",
+    ]
+    assert archive.read("documents/001-rapport_medical.pdf") == first
+    assert archive.read("documents/002-passwd.pdf") == second
+    record = json.loads(archive.read("subject-access.json"))
+    assert [d["title"] for d in record["documents"]] == ["Clinic report", "Odd name"]
+    with world.app.app_context():
+        event = (
+            session.execute(
+                select(AuditEvent).where(AuditEvent.action == "case.subject_access").order_by(AuditEvent.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        assert event.details == {"format": "zip", "documents": 2}
+    make_referral(world.case, world.partner_org, scope=("given_name", "documents_medical"))
+    assert world.client_for(world.partner).get(f"/cases/{world.case.id}/subject-access.zip").status_code == 403
