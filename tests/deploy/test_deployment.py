@@ -217,6 +217,41 @@ def test_a_researcher_exports_on_one_host_and_downloads_from_the_other(browsing,
     browsing.assert_clean()
 
 
+def test_a_document_uploaded_on_one_host_downloads_from_the_other(browsing, deployment, sign_in) -> None:
+    """A 3 MB scan (over the site's 2 MB limit for other requests: nginx's document location
+    lets it through) uploaded through host1 only, downloaded through host2 only: the chunks are
+    in the shared database, under the case's key, which both hosts unwrap."""
+    host1, host2 = deployment.hosts
+    scan = b"%PDF-1.7\n" + bytes(range(256)) * (3 * 4096) + b"\n%%EOF\n"
+    page = browsing.new_page()
+    deployment.drain("host2")
+    try:
+        sign_in(page, "caseworker")
+        assert register(page, "Noor", "Haddad") == 200
+        case_id = page.url.rstrip("/").split("/")[-1]
+        page.goto(f"/cases/{case_id}/documents/new")
+        page.select_option("#kind", "identity_document")
+        page.fill("#title", "Passport, photo page")
+        page.set_input_files("#file", {"name": "passport.pdf", "mimeType": "application/pdf", "buffer": scan})
+        assert submit(page) == 200, page.locator("main").inner_text()[:400]
+        document_path = "/" + page.url.split("/", 3)[3]
+        assert re.fullmatch(r"/documents/[0-9a-f-]{36}", document_path), page.url
+        upload_path = f"/cases/{case_id}/documents/new"
+        assert host1.served(upload_path, "POST") == 1 and host2.served(upload_path, "POST") == 0
+
+        deployment.drain("host1")
+        page.goto(document_path)
+        with page.expect_download() as download_info:
+            page.click("#download-document")
+        download = download_info.value
+        assert download.failure() is None
+        assert open(download.path(), "rb").read() == scan
+    finally:
+        deployment.drain()
+    assert host2.served(document_path + "/download") == 1 and host1.served(document_path + "/download") == 0
+    browsing.assert_clean()
+
+
 def test_the_logs_hold_paths_but_never_query_strings(deployment: Deployment) -> None:
     marker = "Okafor-query-marker"
     client = deployment.client()
