@@ -1,11 +1,13 @@
 """Audit appends per second under contention (prints a figure; not a pytest test).
 
-Every page that shows a case appends an event to the audit chain, and every append in the
-deployment waits for the chain head's row lock (casework.audit.writer.record). This runs
-``--processes`` x ``--threads`` appenders, like gunicorn's workers and threads, each calling
-``writer.record_now`` in a loop for ``--seconds``, optionally beside ``--burners`` processes that
-keep CPUs busy (as rendering does under load: a lock holder then waits for a CPU between its
-round trips, and so does everyone queued behind it).
+Every page that shows a case appends an event to the audit log (casework.audit.writer.record:
+one INSERT since issue 17; before, every append of the deployment waited for one row lock).
+This runs ``--instances`` app instances (hosts) of ``--processes`` x ``--threads`` appenders, like
+gunicorn's workers and threads, each calling ``writer.record_now`` in a loop for ``--seconds``,
+optionally beside ``--burners`` processes that keep CPUs busy. Each instance's first process
+also runs the sequencer thread (which integrates only while it holds the lease), so the figure
+includes integration; after the run the bench waits for the tree to catch up and prints how
+long that took. ``--compare`` runs one instance, then two, and prints both figures.
 
 It appends to the chain of a load-test database, with that run's keyring, so the chain stays
 verifiable: ``.venv/bin/python bench/audit_append_bench.py --workdir /tmp/load1`` after
@@ -27,20 +29,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def appender(results: Any, workdir: Path, database_url: str, seconds: float, threads: int) -> None:
+def appender(
+    results: Any, workdir: Path, database_url: str, seconds: float, threads: int, instance: int, sequencer: bool
+) -> None:
     from casework import create_app
     from casework.audit import writer
+    from casework.audit.sequencer import get_sequencer
     from casework.db import session
 
     app = create_app(
         {
             "env": "testing",
-            "instance_path": workdir / "instance",
+            "instance_path": workdir / f"instance-{instance}",
             "database_url": database_url,
             "keyring_path": workdir / "keyring.json",
             "secret_key": "bench-only-" + uuid.uuid4().hex,
+            "audit_sequencer": sequencer,
+            "node_name": f"bench-host-{instance}",
         }
     )
+    running = get_sequencer(app)
+    if running is not None:
+        running.start()
     counts: list[int] = []
 
     def loop() -> None:
@@ -60,7 +70,54 @@ def appender(results: Any, workdir: Path, database_url: str, seconds: float, thr
         worker.start()
     for worker in workers:
         worker.join()
+    if running is not None:
+        _wait_integrated(app, timeout=60)
+        running.stop()
     results.put(sum(counts))
+
+
+def _wait_integrated(app: Any, timeout: float) -> None:
+    from sqlalchemy import func, select
+
+    from casework.audit.models import AuditEvent
+    from casework.db import session
+
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            waiting = session.execute(select(func.count()).where(AuditEvent.leaf_index.is_(None))).scalar()
+            session.rollback()
+            if not waiting:
+                return
+            time.sleep(0.1)
+
+
+def run_once(args: argparse.Namespace, instances: int) -> float:
+    """Appends per second with ``instances`` app instances; prints the catch-up time."""
+    results: Any = multiprocessing.Queue()
+    burners = [multiprocessing.Process(target=burn, args=(args.seconds + 8,)) for _ in range(args.burners)]
+    appenders = [
+        multiprocessing.Process(
+            target=appender,
+            args=(results, args.workdir, args.database_url, args.seconds, args.threads, instance, number == 0),
+        )
+        for instance in range(instances)
+        for number in range(args.processes)
+    ]
+    for process in burners + appenders:
+        process.start()
+    started = time.monotonic()
+    total = sum(results.get() for _ in appenders)
+    caught_up = time.monotonic() - started - args.seconds
+    for process in appenders + burners:
+        process.join()
+    rate = total / args.seconds
+    print(
+        f"audit appends: {rate:.0f} events/s with {instances} instance(s) "
+        f"({args.processes} processes x {args.threads} threads each, {args.burners} CPU burners); "
+        f"tree caught up {max(caught_up, 0):.1f} s after the appends stopped"
+    )
+    return rate
 
 
 def burn(seconds: float) -> None:
@@ -78,24 +135,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--burners", type=int, default=2, help="CPU-bound processes beside the appenders")
+    parser.add_argument("--instances", type=int, default=1, help="app instances (hosts) appending at once")
+    parser.add_argument("--compare", action="store_true", help="one instance, then two")
     args = parser.parse_args()
-    results: Any = multiprocessing.Queue()
-    burners = [multiprocessing.Process(target=burn, args=(args.seconds + 8,)) for _ in range(args.burners)]
-    appenders = [
-        multiprocessing.Process(
-            target=appender, args=(results, args.workdir, args.database_url, args.seconds, args.threads)
-        )
-        for _ in range(args.processes)
-    ]
-    for process in burners + appenders:
-        process.start()
-    total = sum(results.get() for _ in appenders)
-    for process in appenders + burners:
-        process.join()
-    print(
-        f"audit appends: {total / args.seconds:.0f} events/s "
-        f"({args.processes} processes x {args.threads} threads, {args.burners} CPU burners)"
-    )
+    if args.compare:
+        one = run_once(args, 1)
+        two = run_once(args, 2)
+        print(f"audit appends: two instances / one = {two / one:.2f}")
+    else:
+        run_once(args, args.instances)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ class Config:
     database_url: str
     secret_key: str
     keyring_path: Path
+    # The audit log's anchor: an append-only file outside the database and its backups, where
+    # the sequencer appends every signed checkpoint (CASEWORK_AUDIT_ANCHOR).
+    audit_anchor_path: Path = Path("audit-anchor.log")
     # Argon2id cost: the defaults follow OWASP's recommendation; tests use a cheap setting.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -60,6 +63,10 @@ class Config:
     keyring_poll_seconds: float = 5.0
     node_name: str = field(default_factory=socket.gethostname)
     backup_retention_days: int | None = None
+    # The audit sequencer thread in each app process (works only while it holds the lease):
+    # off in tests, which call casework.audit.sequencer.integrate_pending() themselves.
+    audit_sequencer: bool = True
+    audit_sequencer_interval: float = 1.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,6 +98,7 @@ class Config:
         database_url = overrides.pop("database_url", None) or env_vars.get("CASEWORK_DATABASE_URL")
         secret_key = overrides.pop("secret_key", None) or env_vars.get("CASEWORK_SECRET_KEY")
         keyring = overrides.pop("keyring_path", None) or env_vars.get("CASEWORK_KEYRING")
+        anchor = overrides.pop("audit_anchor_path", None) or env_vars.get("CASEWORK_AUDIT_ANCHOR")
 
         if env == "production":
             missing = [
@@ -99,6 +107,7 @@ class Config:
                     ("CASEWORK_DATABASE_URL", database_url),
                     ("CASEWORK_SECRET_KEY", secret_key),
                     ("CASEWORK_KEYRING", keyring),
+                    ("CASEWORK_AUDIT_ANCHOR", anchor),
                 )
                 if not value
             ]
@@ -106,7 +115,7 @@ class Config:
                 raise ConfigError(
                     "production start refused: set " + ", ".join(missing) + " (no defaults in production)"
                 )
-            if secret_key is None or keyring is None:  # unreachable: narrowed for the type checker
+            if secret_key is None or keyring is None or anchor is None:  # unreachable: for the type checker
                 raise ConfigError("production start refused: missing secret")
             if len(secret_key) < 32:
                 raise ConfigError("CASEWORK_SECRET_KEY must be at least 32 characters")
@@ -123,8 +132,14 @@ class Config:
                 secret_key = _instance_secret(instance_path / "secret_key")
             if not keyring:
                 keyring = str(instance_path / "keyring.json")
+            if not anchor:
+                anchor = str(instance_path / "audit-anchor.log")
 
-        bools = {"secure_cookies": "CASEWORK_SECURE_COOKIES", "sql_echo": "CASEWORK_SQL_ECHO"}
+        bools = {
+            "secure_cookies": "CASEWORK_SECURE_COOKIES",
+            "sql_echo": "CASEWORK_SQL_ECHO",
+            "audit_sequencer": "CASEWORK_AUDIT_SEQUENCER",
+        }
         for name, var in bools.items():
             if name not in overrides and var in env_vars:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
@@ -154,6 +169,7 @@ class Config:
             database_url=database_url,
             secret_key=secret_key,
             keyring_path=Path(keyring),
+            audit_anchor_path=Path(str(anchor)),
             **overrides,
         )
 

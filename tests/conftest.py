@@ -33,6 +33,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_time_cost": 1,
     "argon2_memory_kib": 8,
     "argon2_parallelism": 1,
+    # No sequencer thread racing the tests: they integrate with integrate_pending() themselves.
+    "audit_sequencer": False,
 }
 
 
@@ -129,10 +131,12 @@ def make_app(tmp_path: Path, keyring_file: Path, database_url: str) -> Iterator[
         return app
 
     yield build
+    from casework.audit.sequencer import stop_sequencer
     from casework.crypto.watch import stop_watcher
 
     for app in apps:
         stop_watcher(app)  # a test that started a keyring watcher thread: stop it first
+        stop_sequencer(app)
         get_db(app).engine.dispose()
 
 

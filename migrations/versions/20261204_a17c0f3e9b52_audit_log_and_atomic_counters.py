@@ -1,5 +1,14 @@
 """audit log as a Merkle tree with anchored checkpoints; sign-in counters counted in SQL (issue 17)
 
+Audit log: events get their own MAC (a random ``nonce`` instead of the previous event's MAC,
+unique ``mac``) and a ``leaf_index`` in the Merkle tree the sequencer builds;
+``audit_checkpoints`` holds its signed checkpoints and ``audit_sequencer_lease`` the one
+process that integrates. Existing events keep their chain MACs (``prev_mac``, now nullable
+for new events) and ``audit_chain_head`` stays, frozen: `audit verify` checks the old chain up
+to it, and the sequencer makes the existing events the first leaves of the tree, in id order,
+at its first round. On PostgreSQL the id sequence continues after the last id written by the
+former writer (which chose ids itself).
+
 Sign-in counters: the per-address throttle becomes one ``login_throttles`` row per address,
 counted by one atomic statement before the attempt is checked (the ``login_attempts`` rows were
 counted in Python, so a burst went past the limit; they are short-lived and dropped). TOTP codes
@@ -24,6 +33,32 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('nonce', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('leaf_index', sa.BigInteger(), nullable=True))
+        batch_op.alter_column('prev_mac', existing_type=sa.String(length=64), nullable=True)
+        batch_op.create_unique_constraint(batch_op.f('uq_audit_events_mac'), ['mac'])
+        batch_op.create_unique_constraint(batch_op.f('uq_audit_events_leaf_index'), ['leaf_index'])
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), "
+            "COALESCE((SELECT max(id) FROM audit_events), 0) + 1, false)"
+        )
+    op.create_table('audit_checkpoints',
+    sa.Column('tree_size', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('root_hash', sa.String(length=64), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('signature', sa.String(length=64), nullable=False),
+    sa.Column('frontier', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('tree_size', name=op.f('pk_audit_checkpoints'))
+    )
+    op.create_table('audit_sequencer_lease',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('holder', sa.String(length=160), nullable=False),
+    sa.Column('epoch', sa.BigInteger(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_sequencer_lease'))
+    )
     op.create_table('login_throttles',
     sa.Column('source', sa.String(length=64), nullable=False),
     sa.Column('window_started_at', sa.DateTime(timezone=True), nullable=False),
@@ -47,6 +82,23 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Events written since the upgrade have no place in the old chain: the downgrade refuses
+    # rather than leave a log that `audit verify` of the old code calls broken.
+    bind = op.get_bind()
+    newer = bind.execute(sa.text('SELECT count(*) FROM audit_events WHERE prev_mac IS NULL')).scalar()
+    if newer:
+        raise RuntimeError(
+            f'{newer} audit events were written after the upgrade (Merkle log): '
+            'they cannot be put back into the old HMAC chain; downgrade refused'
+        )
+    op.drop_table('audit_sequencer_lease')
+    op.drop_table('audit_checkpoints')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_audit_events_leaf_index'), type_='unique')
+        batch_op.drop_constraint(batch_op.f('uq_audit_events_mac'), type_='unique')
+        batch_op.alter_column('prev_mac', existing_type=sa.String(length=64), nullable=False)
+        batch_op.drop_column('leaf_index')
+        batch_op.drop_column('nonce')
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=False),
