@@ -66,6 +66,9 @@ class Config:
     # The audit sequencer thread in each app process (works only while it holds the lease):
     # off in tests, which call casework.audit.sequencer.integrate_pending() themselves.
     audit_sequencer: bool = True
+    # Also send every checkpoint to syslog (CASEWORK_AUDIT_SYSLOG: a socket path such as
+    # /dev/log, or host:port over UDP), a second anchor the database's writer cannot rewrite.
+    audit_syslog: str | None = None
     audit_sequencer_interval: float = 1.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -154,6 +157,8 @@ class Config:
                     raise ConfigError(f"{var} must be a whole number, not {env_vars[var]!r}") from None
         if int(overrides.get("break_glass_daily_cap", 1)) < 0:
             raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
+        if "audit_syslog" not in overrides and env_vars.get("CASEWORK_AUDIT_SYSLOG"):
+            overrides["audit_syslog"] = env_vars["CASEWORK_AUDIT_SYSLOG"]
         if "proxy_hops" not in overrides and "CASEWORK_PROXY_HOPS" in env_vars:
             overrides["proxy_hops"] = env_vars["CASEWORK_PROXY_HOPS"]
         if "proxy_hops" in overrides:

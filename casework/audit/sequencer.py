@@ -31,6 +31,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from logging.handlers import SysLogHandler
 from pathlib import Path
 from typing import Any
 
@@ -368,12 +369,24 @@ class Sequencer:
 
 def init_app(app: Flask) -> Sequencer | None:
     cfg = app.config["CASEWORK"]
+    if cfg.audit_syslog:
+        _send_checkpoints_to_syslog(cfg.audit_syslog)
     if not cfg.audit_sequencer:
         return None
     sequencer = Sequencer(app, cfg.audit_sequencer_interval, cfg.node_name)
     app.extensions[EXTENSION] = sequencer
     app.before_request(sequencer.ensure_started)
     return sequencer
+
+
+def _send_checkpoints_to_syslog(address: str) -> None:
+    """Add a syslog handler (once per process) to the checkpoints' logger."""
+    if any(isinstance(handler, SysLogHandler) for handler in anchor_log.handlers):
+        return
+    host, _, port = address.rpartition(":")
+    target: str | tuple[str, int] = address if address.startswith("/") or not port.isdigit() else (host, int(port))
+    anchor_log.addHandler(SysLogHandler(address=target, facility=SysLogHandler.LOG_AUTH))
+    anchor_log.setLevel(logging.INFO)
 
 
 def get_sequencer(app: Flask) -> Sequencer | None:

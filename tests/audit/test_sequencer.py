@@ -88,3 +88,27 @@ def test_prove_an_event(app, runner, write_events, raw_sql):
     raw_sql("UPDATE audit_events SET leaf_index = 2 WHERE id = 100 OR leaf_index = 100")
     moved = runner.invoke(args=["audit", "prove", "3"])
     assert moved.exit_code != 0
+
+
+def test_checkpoints_also_go_to_syslog(make_app):
+    import socket
+    from logging.handlers import SysLogHandler
+
+    from casework.audit.sequencer import anchor_log
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    app = make_app(audit_syslog=f"127.0.0.1:{receiver.getsockname()[1]}")
+    try:
+        with app.app_context():
+            writer.record("test.event")
+            session.commit()
+            checkpoint = integrate_pending()
+        message = receiver.recv(4096).decode()
+        assert checkpoint is not None and checkpoint.line() in message
+    finally:
+        for handler in [h for h in anchor_log.handlers if isinstance(h, SysLogHandler)]:
+            anchor_log.removeHandler(handler)
+            handler.close()
+        receiver.close()
