@@ -30,7 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 
 def appender(
-    results: Any, workdir: Path, database_url: str, seconds: float, threads: int, instance: int, sequencer: bool
+    results: Any,
+    workdir: Path,
+    database_url: str,
+    seconds: float,
+    threads: int,
+    instance: int,
+    sequencer: bool,
+    hold_ms: float,
 ) -> None:
     from casework import create_app
     from casework.audit import writer
@@ -58,9 +65,18 @@ def appender(
         with app.test_request_context("/"):
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
-                writer.record_now(
-                    "case.view", target_type="Case", target_id=str(uuid.uuid4()), details={"page": "bench"}
-                )
+                if hold_ms:
+                    # As a request does: the event is appended, the request goes on working for a
+                    # while inside its transaction, then commits.
+                    writer.record(
+                        "case.view", target_type="Case", target_id=str(uuid.uuid4()), details={"page": "bench"}
+                    )
+                    time.sleep(hold_ms / 1000)
+                    session.commit()
+                else:
+                    writer.record_now(
+                        "case.view", target_type="Case", target_id=str(uuid.uuid4()), details={"page": "bench"}
+                    )
                 appended += 1
             session.close()
         counts.append(appended)
@@ -70,10 +86,13 @@ def appender(
         worker.start()
     for worker in workers:
         worker.join()
+    lag = None
     if running is not None:
-        _wait_integrated(app, timeout=60)
+        stopped = time.monotonic()
+        _wait_integrated(app, timeout=120)
+        lag = time.monotonic() - stopped
         running.stop()
-    results.put(sum(counts))
+    results.put((sum(counts), lag))
 
 
 def _wait_integrated(app: Any, timeout: float) -> None:
@@ -92,6 +111,43 @@ def _wait_integrated(app: Any, timeout: float) -> None:
             time.sleep(0.1)
 
 
+class LockSampler:
+    """Samples pg_stat_activity every 50 ms: of the database's connections running a statement
+    (or idle in a transaction), the share waiting on a lock."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.busy = 0
+        self.waiting = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while not self._stop.is_set():
+                busy, waiting = connection.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND state IN ('active', 'idle in transaction')"
+                ).fetchone() or (0, 0)
+                self.busy += busy
+                self.waiting += waiting
+                self._stop.wait(0.05)
+
+    def __enter__(self) -> LockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def share(self) -> float:
+        return self.waiting / self.busy if self.busy else 0.0
+
+
 def run_once(args: argparse.Namespace, instances: int) -> float:
     """Appends per second with ``instances`` app instances; prints the catch-up time."""
     results: Any = multiprocessing.Queue()
@@ -99,23 +155,35 @@ def run_once(args: argparse.Namespace, instances: int) -> float:
     appenders = [
         multiprocessing.Process(
             target=appender,
-            args=(results, args.workdir, args.database_url, args.seconds, args.threads, instance, number == 0),
+            args=(
+                results,
+                args.workdir,
+                args.database_url,
+                args.seconds,
+                args.threads,
+                instance,
+                number == 0,
+                args.hold_ms,
+            ),
         )
         for instance in range(instances)
         for number in range(args.processes)
     ]
     for process in burners + appenders:
         process.start()
-    started = time.monotonic()
-    total = sum(results.get() for _ in appenders)
-    caught_up = time.monotonic() - started - args.seconds
+    with LockSampler(args.database_url) as sampler:
+        answers = [results.get() for _ in appenders]
+    total = sum(count for count, _lag in answers)
+    caught_up = max(lag for _count, lag in answers if lag is not None)
     for process in appenders + burners:
         process.join()
     rate = total / args.seconds
     print(
         f"audit appends: {rate:.0f} events/s with {instances} instance(s) "
-        f"({args.processes} processes x {args.threads} threads each, {args.burners} CPU burners); "
-        f"tree caught up {max(caught_up, 0):.1f} s after the appends stopped"
+        f"({args.processes} processes x {args.threads} threads each, {args.burners} CPU burners, "
+        f"transactions held {args.hold_ms:g} ms after the append); "
+        f"every event in the tree {caught_up:.1f} s after the appends stopped; "
+        f"{sampler.share():.0%} of the busy connections waited on a lock"
     )
     return rate
 
@@ -137,6 +205,13 @@ def main() -> None:
     parser.add_argument("--burners", type=int, default=2, help="CPU-bound processes beside the appenders")
     parser.add_argument("--instances", type=int, default=1, help="app instances (hosts) appending at once")
     parser.add_argument("--compare", action="store_true", help="one instance, then two")
+    parser.add_argument(
+        "--hold-ms",
+        type=float,
+        default=0.0,
+        help="keep each append's transaction open this long before its commit, as a request that appends "
+        "and then goes on working does (a lock taken by the append would be held as long)",
+    )
     args = parser.parse_args()
     if args.compare:
         one = run_once(args, 1)
