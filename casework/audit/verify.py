@@ -225,7 +225,9 @@ def anchor_ahead(db: Session, key: bytes, anchor: Path) -> str | None:
     if max(anchored) > held:
         return (
             f"the audit anchor {anchor} names a log of {max(anchored)} events but the database holds "
-            f"{held}: the log was cut off or wiped, or this is an older copy of the database"
+            f"{held}: the log was cut off or wiped, or this is an older copy of the database "
+            "(after a deliberate restore or a new database: keep that anchor file as evidence, "
+            "move it aside and start a new one)"
         )
     return None
 
