@@ -335,3 +335,4 @@ def import_all_models() -> None:
     from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401
+    from casework.tasks import models as _tasks  # noqa: F401

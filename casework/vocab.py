@@ -690,6 +690,34 @@ def m49_subregion(country: str) -> str | None:
     return _M49_OF.get(country)
 
 
+# tasks (casework.tasks): what a task is about. The first codes are typed by caseworkers; the
+# ``deadline_*`` codes name deadlines derived from dates already recorded (never typed twice).
+TASK_TITLES = _list(
+    "task_titles",
+    ("call_person", _l("Call the person")),
+    ("visit", _l("Visit")),
+    ("accompany_appointment", _l("Accompany to an appointment")),
+    ("collect_documents", _l("Collect documents")),
+    ("renew_permit", _l("Renew the residence permit")),
+    ("prepare_hearing", _l("Prepare for a hearing")),
+    ("update_assessment", _l("Update the assessment")),
+    ("review_case", _l("Review the case")),
+    ("follow_up_referral", _l("Follow up a referral")),
+    ("other", _l("Other (describe)")),
+    ("deadline_permit_expiry", _l("Residence permit expires")),
+    ("deadline_medical_follow_up", _l("Medical follow-up due")),
+    ("deadline_return_travel", _l("Return travel date")),
+    ("deadline_consent_expiry", _l("Consent expires")),
+    ("deadline_referral_unanswered", _l("Referral not answered")),
+)
+TASK_STATUSES = _list(
+    "task_statuses",
+    ("open", _l("Open")),
+    ("done", _l("Done")),
+    ("cancelled", _l("Cancelled")),
+)
+
+
 # --- Registry and derived CTDC values ---------------------------------------------
 
 ALL_LISTS: dict[str, CodeList] = {
@@ -724,6 +752,8 @@ ALL_LISTS: dict[str, CodeList] = {
         CONSENT_GIVERS,
         REFERRAL_STATUSES,
         REFERRAL_SCOPE_FIELDS,
+        TASK_TITLES,
+        TASK_STATUSES,
         ORGANISATION_KINDS,
         ROLES,
         LANGUAGES,
