@@ -24,6 +24,8 @@ FEATURES = (
     "exports",
     "reports",
     "notifications",
+    "plans",
+    "assessments",
 )
 
 

@@ -325,6 +325,7 @@ def separate_session() -> Iterator[Session]:
 
 def import_all_models() -> None:
     """Import every feature's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+    from casework.assessments import models as _assessments  # noqa: F401
     from casework.assistance import models as _assistance  # noqa: F401
     from casework.audit import models as _audit  # noqa: F401
     from casework.auth import models as _auth  # noqa: F401
@@ -335,4 +336,5 @@ def import_all_models() -> None:
     from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401
+    from casework.plans import models as _plans  # noqa: F401
     from casework.tasks import models as _tasks  # noqa: F401

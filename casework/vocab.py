@@ -523,6 +523,115 @@ REFERRAL_SCOPE_FIELDS = _list(
     ("needs", _l("Assistance needed")),
     ("trafficking_profile", _l("Trafficking profile")),
     ("case_notes_shared", _l("Case notes marked for sharing")),
+    ("case_plan", _l("Case plan goals")),
+    ("assessments", _l("Assessments (scores, risk level, safety plan)")),
+)
+
+# --- Case plan (HTCDS support plan) --------------------------------------------------
+
+PLAN_DOMAINS = _list(
+    "plan_domains",
+    ("safety", _l("Safety")),
+    ("health", _l("Health")),
+    ("legal_status", _l("Legal status")),
+    ("housing", _l("Housing")),
+    ("income", _l("Income")),
+    ("family", _l("Family")),
+    ("return_reintegration", _l("Return and reintegration")),
+)
+
+PLAN_GOAL_STATUSES = _list(
+    "plan_goal_statuses",
+    ("open", _l("Open")),
+    ("in_progress", _l("In progress")),
+    ("achieved", _l("Achieved")),
+    ("dropped", _l("No longer pursued")),
+)
+
+APPROVAL_KINDS = _list(
+    "approval_kinds",
+    ("plan_review", _l("Review of the case plan")),
+    ("closure", _l("Closure of the case")),
+)
+
+APPROVAL_STATUSES = _list(
+    "approval_statuses",
+    ("pending", _l("Waiting for a supervisor")),
+    ("approved", _l("Approved")),
+    ("rejected", _l("Sent back")),
+)
+
+# --- Assessments ---------------------------------------------------------------------
+
+ASSESSMENT_KINDS = _list(
+    "assessment_kinds",
+    ("needs_vulnerability", _l("Needs and vulnerability assessment")),
+    ("risk_safety", _l("Risk and safety assessment")),
+    ("screening", _l("Identification and screening interview")),
+)
+
+# The score of an item of a scored instrument is its index here: 0 to 3.
+ASSESSMENT_SCORES = _list(
+    "assessment_scores",
+    ("none", _l("0: no need or risk")),
+    ("mild", _l("1: mild")),
+    ("moderate", _l("2: moderate")),
+    ("severe", _l("3: severe")),
+)
+
+NEEDS_ITEMS = _list(
+    "needs_items",
+    ("safety", _l("Safety")),
+    ("physical_health", _l("Physical health")),
+    ("mental_health", _l("Mental health")),
+    ("legal_status", _l("Legal status and documents")),
+    ("housing", _l("Housing")),
+    ("income", _l("Income and livelihood")),
+    ("family", _l("Family and social support")),
+    ("education", _l("Education and skills")),
+)
+
+RISK_ITEMS = _list(
+    "risk_items",
+    ("trafficker_contact", _l("Contact with the traffickers or their network")),
+    ("threats_to_person", _l("Threats or violence against the person")),
+    ("threats_to_family", _l("Threats against family members")),
+    ("debt", _l("Debt owed to the traffickers")),
+    ("unsafe_accommodation", _l("Unsafe or unstable accommodation")),
+    ("retrafficking", _l("Risk of being trafficked again")),
+    ("self_harm", _l("Risk of self-harm")),
+    ("known_location", _l("Whereabouts known to the exploiters")),
+)
+
+# HTCDS identification/screening interview: indicators asked, each answered below.
+SCREENING_INDICATORS = _list(
+    "screening_indicators",
+    ("deceptive_recruitment", _l("Deceived about the work or its conditions")),
+    ("documents_withheld", _l("Identity documents withheld by someone else")),
+    ("movement_restricted", _l("Freedom of movement restricted")),
+    ("threats_or_violence", _l("Threats or violence")),
+    ("debt_bondage", _l("Debt used to force work")),
+    ("wages_withheld", _l("Wages withheld or not paid")),
+    ("excessive_hours", _l("Excessive working hours")),
+    ("forced_sexual_services", _l("Forced to provide sexual services")),
+    ("isolation", _l("Isolated from family or community")),
+    ("minor", _l("Under 18 when exploited")),
+)
+
+SCREENING_ANSWERS = _list(
+    "screening_answers",
+    ("yes", _l("Yes")),
+    ("no", _l("No")),
+    ("unknown", _l("Not known")),
+    ("declined", _l("Did not want to answer")),
+)
+
+SCREENING_OUTCOMES = _list(
+    "screening_outcomes",
+    ("presumed_victim", _l("Presumed victim of trafficking")),
+    ("not_a_victim", _l("Not a victim of trafficking")),
+    ("further_assessment", _l("Further assessment needed")),
+    ("referred_elsewhere", _l("Referred to another service")),
 )
 
 ORGANISATION_KINDS = _list(
@@ -756,6 +865,17 @@ ALL_LISTS: dict[str, CodeList] = {
         TASK_STATUSES,
         ORGANISATION_KINDS,
         ROLES,
+        PLAN_DOMAINS,
+        PLAN_GOAL_STATUSES,
+        APPROVAL_KINDS,
+        APPROVAL_STATUSES,
+        ASSESSMENT_KINDS,
+        ASSESSMENT_SCORES,
+        NEEDS_ITEMS,
+        RISK_ITEMS,
+        SCREENING_INDICATORS,
+        SCREENING_ANSWERS,
+        SCREENING_OUTCOMES,
         LANGUAGES,
         COUNTRIES,
     )
