@@ -85,14 +85,13 @@ def test_a_supervisor_approves_a_plan_review_and_a_closure(
 @pytest.fixture
 def busy_case(app, org, caseworker, make_case):
     """A case with a profile, assistance, a plan, two assessments and notes: a full case file."""
-    from casework import access
+    from casework import access, vocab
     from casework.assessments import services as assessments
     from casework.assistance import services as assistance
     from casework.auth.models import User
     from casework.cases import services as cases
     from casework.cases.models import Case
     from casework.plans import services as plans
-    from casework import vocab
 
     made = make_case(
         org,
