@@ -17,7 +17,6 @@ import pytest
 
 from casework.db import session
 from tests.browser.support import submit
-from tests.cases.conftest import make_service  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +42,14 @@ def supervisor(make_user, org):
 
 @pytest.mark.parametrize("locale", ["en-GB", "fr-FR", "es-ES"])
 def test_a_supervisor_approves_a_plan_review_and_a_closure(
-    browsing, sign_in, make_case, org, caseworker, supervisor, make_service, locale
+    app, browsing, sign_in, make_case, org, caseworker, supervisor, locale
 ):
+    from casework.assistance.models import ShelterStay
+
     case = make_case(org, assigned_to=caseworker)
-    make_service(case, "shelter", status="in_progress")  # an open item: closing needs approval
+    with app.app_context():  # an open item: closing needs approval
+        session.add(ShelterStay(case_id=case.id, status="in_progress"))
+        session.commit()
     worker = browsing.new_page(locale=locale)
     sign_in(worker, caseworker)
     worker.goto(f"/cases/{case.id}?tab=plan")
