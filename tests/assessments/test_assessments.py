@@ -119,3 +119,24 @@ def test_partners_see_no_assessment_unless_shared(
     assert partner.get(f"/assessments/{assessment_id}").status_code == 403
     page = partner.get(f"/partners/cases/{case.id}").get_data(as_text=True)
     assert "Zq call the hotline" not in page and "Risk and safety assessment" not in page
+
+
+def test_a_referral_that_shares_them_shows_the_plan_and_assessments_masked(
+    app: Flask,
+    signed_in: Any,
+    make_user: Callable[..., Any],
+    make_org: Callable[..., Any],
+    make_referral: Callable[..., Any],
+    case: Any,
+    caseworker: Any,
+) -> None:
+    worker = signed_in(caseworker)
+    worker.post(f"/cases/{case.id}/assessments/new?kind=risk_safety", data=risk_form("mild"))
+    worker.post(f"/cases/{case.id}/plan/goals/new", data={"domain": "housing", "description": "Testcase needs a flat"})
+    partner_org = make_org("Shelter NGO", kind="partner_ngo")
+    make_referral(case, partner_org, scope=("given_name", "case_plan", "assessments"))
+    page = signed_in(make_user("partner", org=partner_org)).get(f"/partners/cases/{case.id}").get_data(as_text=True)
+    assert "Risk and safety assessment" in page and "8 / 24, risk level Medium" in page
+    assert "Zq call the hotline" in page and "Housing (Open)" in page
+    # The family name is not in the referral's scope: masked in the goal's words.
+    assert "needs a flat" in page and "Testcase needs" not in page
