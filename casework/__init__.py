@@ -25,6 +25,8 @@ FEATURES = (
     "reports",
     "notifications",
     "documents",
+    "plans",
+    "assessments",
 )
 
 

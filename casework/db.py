@@ -343,6 +343,7 @@ def execute_now(statement: Executable) -> tuple[list[Row[Any]], int]:
 
 def import_all_models() -> None:
     """Import every feature's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+    from casework.assessments import models as _assessments  # noqa: F401
     from casework.assistance import models as _assistance  # noqa: F401
     from casework.audit import models as _audit  # noqa: F401
     from casework.auth import models as _auth  # noqa: F401
@@ -354,3 +355,5 @@ def import_all_models() -> None:
     from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401
+    from casework.plans import models as _plans  # noqa: F401
+    from casework.tasks import models as _tasks  # noqa: F401
