@@ -172,6 +172,9 @@ class CaseNameToken(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(1))  # casework.cases.names.KINDS
 
+    # Only so that a new case is inserted before its tokens (never loaded through it).
+    case: Mapped[Case] = relationship(lazy="raise_on_sql")
+
 
 # A case's tokens, to replace them when the name changes.
 Index("ix_case_name_tokens_case_id", CaseNameToken.case_id)

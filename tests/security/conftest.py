@@ -177,6 +177,7 @@ def _build(
     from casework.db import utcnow
     from casework.exports.models import ExportRun
     from casework.partners.models import Referral
+    from casework.tasks.models import Task
 
     with app.app_context():
         orgs = {
@@ -320,6 +321,11 @@ def _build(
             session.add(grant)
             session.flush()
             grant.reason = secret_value(relation, "break_glass_reason")
+            # A task about the partner's service (a partner sees it exactly as it sees the service).
+            task = Task(case_id=case.id, title_code="visit", due_on=today, service_id=service.id, version_id=1)
+            session.add(task)
+            session.flush()
+            task.title = secret_value(relation, "task_title")
             params[relation] = {
                 "case_id": str(case.id),
                 "service_id": str(service.id),
@@ -328,6 +334,7 @@ def _build(
                 "referral_id": str(referral.id),
                 "note_id": str(note.id),
                 "grant_id": str(grant.id),
+                "task_id": str(task.id),
                 "kind": "reintegration",
             }
             if relation == "erased":
