@@ -52,6 +52,9 @@ def world(app, make_org, make_user, make_case, make_consent, make_referral):
 
 def pages_of(role: str, case, referral, service_id) -> list[str]:
     staff = [
+        "/home",
+        "/tasks/",
+        f"/cases/{case.id}/tasks",
         "/reports/",
         "/cases/",
         "/cases/search",
@@ -76,7 +79,7 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
         "admin": ["/admin/", "/admin/users", "/admin/users/new"],
         "operator": ["/admin/", "/admin/users", "/admin/organisations", "/admin/organisations/new", "/audit/"],
         "researcher": ["/exports/"],
-        "partner": ["/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}"],
+        "partner": ["/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}", "/home"],
     }[role]  # fmt: skip
 
 
