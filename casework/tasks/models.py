@@ -68,5 +68,16 @@ class Task(UuidPrimaryKey, CaseOwned, Base):
 
 # A case's open tasks by date (the case file, the caseworker's work list: cases first, then this).
 Index("ix_tasks_case_status_due", Task.case_id, Task.status, Task.due_on)
+# Open tasks by date across an organisation (a supervisor's team counts: what is due by the end
+# of the week, not every open task).
+Index("ix_tasks_status_due", Task.status, Task.due_on)
 # Tasks given to someone other than the case's assignee (a supervisor's own list).
-Index("ix_tasks_assignee_status_due", Task.assignee_id, Task.status, Task.due_on)
+# Partial: most tasks follow the case's assignee (NULL) and are not in it.
+Index(
+    "ix_tasks_assignee_status_due",
+    Task.assignee_id,
+    Task.status,
+    Task.due_on,
+    postgresql_where=Task.assignee_id.is_not(None),
+    sqlite_where=Task.assignee_id.is_not(None),
+)

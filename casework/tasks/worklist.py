@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 
 from casework import access
 from casework.access import Role
@@ -49,9 +49,19 @@ def task_scope(user: Any, scope: str = "mine") -> list[ColumnElement[bool]]:
     if partner is not None:
         conditions.append(partner)
     elif scope == "mine" or access.role_of(user) is not Role.SUPERVISOR:
-        conditions.append(
-            or_(Task.assignee_id == user.id, and_(Task.assignee_id.is_(None), Case.assigned_to_id == user.id))
+        # The ids of the person's tasks, each half from its own index (tasks by assignee; the
+        # tasks of the cases they hold): the database reads their rows, not the organisation's.
+        given = select(Task.id).where(Task.assignee_id == user.id)
+        following = (
+            select(Task.id)
+            .join(Case, Case.id == Task.case_id)
+            .where(Case.assigned_to_id == user.id, Task.assignee_id.is_(None))
         )
+        conditions.append(Task.id.in_(union_all(given, following)))
+    else:
+        # The team: the organisation's own cases (the owner-supervisor relation, within the
+        # scope above), read from the organisation's index.
+        conditions += [Case.owner_org_id == user.organisation_id, Case.erased_at.is_(None)]
     return conditions
 
 
@@ -73,9 +83,12 @@ class Counts:
 
 
 def counts(user: Any, scope: str = "mine", today: date | None = None) -> Counts:
-    """Overdue, due within a week, and open tasks: one query."""
+    """Overdue, due within a week, and open tasks: one query. The team's (a supervisor's whole
+    organisation) counts only the first two, from the tasks due by the end of the week (the
+    ``ix_tasks_status_due`` range), not every open task of the organisation."""
     today = today or date.today()
     week_end = today + timedelta(days=WEEK_DAYS)
+    due_soon = [Task.due_on <= week_end] if scope == "team" else []
     row = session.execute(
         select(
             func.count(case((Task.due_on < today, 1))),
@@ -84,7 +97,7 @@ def counts(user: Any, scope: str = "mine", today: date | None = None) -> Counts:
         )
         .select_from(Task)
         .join(Case, Case.id == Task.case_id)
-        .where(*task_scope(user, scope), Task.status == OPEN)
+        .where(*task_scope(user, scope), Task.status == OPEN, *due_soon)
     ).one()
     return Counts(overdue=row[0] or 0, week=row[1] or 0, open=row[2] or 0)
 
@@ -179,9 +192,16 @@ class WorkList:
     unreviewed: int | None = None
 
 
+def _held(user: Any) -> list[ColumnElement[bool]]:
+    """A caseworker's own cases; a supervisor's organisation's (the index each query starts from)."""
+    if access.role_of(user) is Role.SUPERVISOR:
+        return [Case.owner_org_id == user.organisation_id, Case.erased_at.is_(None)]
+    return [Case.assigned_to_id == user.id]
+
+
 def _waiting_referrals(user: Any) -> int:
     """Referrals of the user's cases that the partner has not answered yet."""
-    mine = [] if access.role_of(user) is Role.SUPERVISOR else [Case.assigned_to_id == user.id]
+    mine = _held(user)
     return session.execute(
         select(func.count(Referral.id))
         .join(Case, Case.id == Referral.case_id)
@@ -190,7 +210,7 @@ def _waiting_referrals(user: Any) -> int:
 
 
 def _recent_cases(user: Any) -> list[RecentCase]:
-    mine = [] if access.role_of(user) is Role.SUPERVISOR else [Case.assigned_to_id == user.id]
+    mine = _held(user)
     rows = session.execute(
         select(Case.id, Case.reference, Case.status, Case.updated_at)
         .where(access.case_scope(user), *mine)
@@ -204,7 +224,10 @@ def unreviewed_cases(user: Any, now: datetime, review_days: int = REVIEW_DAYS) -
     """Open cases of the supervisor's scope that nobody changed for ``review_days`` days."""
     return session.execute(
         select(func.count(Case.id)).where(
-            access.case_scope(user), Case.status != "closed", Case.updated_at < now - timedelta(days=review_days)
+            access.case_scope(user),
+            *_held(user),
+            Case.status != "closed",
+            Case.updated_at < now - timedelta(days=review_days),
         )
     ).scalar_one()
 

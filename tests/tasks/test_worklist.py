@@ -144,3 +144,19 @@ def test_home_page_query_count_does_not_grow_with_tasks(app, client, login, worl
     assert many.n == few.n
     with app.app_context():
         assert session.execute(select(func.count(Task.id))).scalar_one() == 30
+
+
+def test_supervisor_sees_the_team_and_their_own_tasks(app, client, login, world, granted):
+    from casework.tasks import services
+
+    add_permit(app, world.case, TODAY + timedelta(days=PERMIT_NOTICE_DAYS - 1))  # the caseworker's, overdue
+    with granted(world.caseworker, world.case) as grant:
+        services.create_task(
+            grant, title_code="visit", due_on=TODAY + timedelta(days=1), assignee_id=world.supervisor.id
+        )
+    login(client, world.supervisor)
+    page = client.get("/home").get_data(as_text=True)
+    assert 'id="team-overdue">1 overdue' in page and 'id="count-week">1 due within a week' in page
+    assert 'id="count-overdue">0 overdue' in page
+    assert "Residence permit expires" in client.get("/tasks/?due=overdue&scope=team").get_data(as_text=True)
+    assert client.get("/tasks/?due=bogus").status_code == 400
