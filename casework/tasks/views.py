@@ -88,7 +88,7 @@ def _case_page(grant: access.CaseGrant, form: TaskForm | None, status: int) -> P
         form.title_code.choices = title_choices()
         form.assignee.choices = _assignee_choices(grant.case)
     user = grant.user
-    page = worklist.list_tasks(user, "all", "team", 1, case_id=grant.case.id)
+    page = worklist.list_tasks(user, "all", "case", 1, case_id=grant.case.id)
     return render_template("tasks/case.html", case=grant.view, form=form, page=page, today=date.today()), status
 
 

@@ -43,11 +43,16 @@ def _partner_condition(user: Any) -> ColumnElement[bool] | None:
 
 def task_scope(user: Any, scope: str = "mine") -> list[ColumnElement[bool]]:
     """SQL over Task joined to its Case: the tasks ``user`` may see; ``mine``: theirs (given to
-    them, or following the case they hold), ``team``: every one in scope (supervisors)."""
-    conditions: list[ColumnElement[bool]] = [access.case_scope(user), Case.status != "closed"]
+    them, or following the case they hold), ``team``: the organisation's (supervisors), ``case``:
+    all (with a case id: one case's page)."""
+    conditions: list[ColumnElement[bool]] = [access.case_scope(user)]
+    if scope != "case":
+        conditions.append(Case.status != "closed")  # a closed case's tasks wait for its reopening
     partner = _partner_condition(user)
     if partner is not None:
         conditions.append(partner)
+    elif scope == "case":  # one case's page: every task of it the user may see
+        pass
     elif scope == "mine" or access.role_of(user) is not Role.SUPERVISOR:
         # The ids of the person's tasks, each half from its own index (tasks by assignee; the
         # tasks of the cases they hold): the database reads their rows, not the organisation's.

@@ -160,3 +160,15 @@ def test_supervisor_sees_the_team_and_their_own_tasks(app, client, login, world,
     assert 'id="count-overdue">0 overdue' in page
     assert "Residence permit expires" in client.get("/tasks/?due=overdue&scope=team").get_data(as_text=True)
     assert client.get("/tasks/?due=bogus").status_code == 400
+
+
+def test_a_cases_task_page_lists_every_task_of_the_case(app, client, login, world, granted):
+    from casework.tasks import services
+
+    with granted(world.caseworker, world.case) as grant:
+        services.create_task(grant, title_code="visit", due_on=TODAY, assignee_id=world.supervisor.id)
+        services.create_task(grant, title_code="other", title="Ring the lawyer", due_on=TODAY)
+    login(client, world.caseworker)
+    page = client.get(f"/cases/{world.case.id}/tasks").get_data(as_text=True)
+    assert page.count('<tr id="task-') == 2
+    assert "Ring the lawyer" not in page  # free text only on the task's own page
