@@ -172,3 +172,30 @@ def test_a_cases_task_page_lists_every_task_of_the_case(app, client, login, worl
     page = client.get(f"/cases/{world.case.id}/tasks").get_data(as_text=True)
     assert page.count('<tr id="task-') == 2
     assert "Ring the lawyer" not in page  # free text only on the task's own page
+
+
+def test_a_partner_sees_the_tasks_of_services_it_delivers_with_free_text_masked(
+    app, client, login, world, granted, make_referral
+):
+    from casework.assistance.models import MedicalAssistance
+    from casework.tasks import services
+
+    make_referral(world.case, world.partner_org, scope=("age",))  # the name is not shared
+    with app.app_context():
+        service = MedicalAssistance(
+            case_id=world.case.id, status="in_progress", provider_org_id=world.partner_org.id, follow_up_on=TODAY
+        )
+        session.add(service)
+        session.commit()
+        service_id = service.id
+    with granted(world.caseworker, world.case) as grant:
+        typed = services.create_task(
+            grant, title_code="other", title="Drive Amara to the clinic", due_on=TODAY, service_id=service_id
+        )
+        typed_id = typed.id
+    login(client, world.partner)
+    listed = client.get("/tasks/?due=all").get_data(as_text=True)
+    assert listed.count('<tr id="task-') == 2 and "Medical follow-up due" in listed
+    page = client.get(f"/tasks/{typed_id}").get_data(as_text=True)
+    assert "to the clinic" in page and "Amara" not in page  # masked by the referral's scope
+    assert client.post(f"/tasks/{typed_id}/status", data={"action": "done", "version_id": "1"}).status_code == 403
