@@ -115,6 +115,11 @@ def apply(session: Session, kind: str, record: Any, existing: Task | None) -> Ta
             service_id=deadline.service_id,
             created_at=utcnow(),
         )
+        # Row-level dependencies: the unit of work inserts a new service (or case) first.
+        if isinstance(record, Service):
+            task.service = record
+        if record.__dict__.get("case") is not None:
+            task.case = record.__dict__["case"]
         session.add(task)
         return task
     reopened = existing.status == CANCELLED and existing.closed_by_id is None  # the system closed it

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from casework.assistance.models import Service
 
 from casework.cases.models import Case, CaseOwned
 from casework.crypto import TEXT, EncryptedField
@@ -51,6 +55,8 @@ class Task(UuidPrimaryKey, CaseOwned, Base):
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
     case: Mapped[Case] = relationship()
+    # Never loaded through: it makes the unit of work insert a new service before its deadline.
+    service: Mapped[Service | None] = relationship(foreign_keys=[service_id], lazy="raise_on_sql")
 
     __mapper_args__ = {"version_id_col": version_id}
 
