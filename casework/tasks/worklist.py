@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, union_all
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union_all
 
 from casework import access
 from casework.access import Role
@@ -53,14 +53,27 @@ def task_scope(user: Any, scope: str = "mine") -> list[ColumnElement[bool]]:
         conditions.append(partner)
     elif scope == "case":  # one case's page: every task of it the user may see
         pass
-    elif scope == "mine" or access.role_of(user) is not Role.SUPERVISOR:
+    elif access.role_of(user) is not Role.SUPERVISOR:
+        # A caseworker's scope is the cases they hold (ix_cases_assignee_list): their tasks
+        # there are those following the case or given to them.
+        conditions += [
+            Case.assigned_to_id == user.id,
+            or_(Task.assignee_id.is_(None), Task.assignee_id == user.id),
+        ]
+    elif scope == "mine":
         # The ids of the person's tasks, each half from its own index (tasks by assignee; the
         # tasks of the cases they hold): the database reads their rows, not the organisation's.
         given = select(Task.id).where(Task.assignee_id == user.id)
         following = (
             select(Task.id)
             .join(Case, Case.id == Task.case_id)
-            .where(Case.assigned_to_id == user.id, Task.assignee_id.is_(None))
+            .where(
+                # The terms of ix_cases_assignee_list (partial, covering): read from the index.
+                Case.assigned_to_id == user.id,
+                Case.owner_org_id == user.organisation_id,
+                Case.erased_at.is_(None),
+                Task.assignee_id.is_(None),
+            )
         )
         conditions.append(Task.id.in_(union_all(given, following)))
     else:
