@@ -94,3 +94,21 @@ def test_reminders_show_on_the_work_list_and_the_cli_runs_due_jobs(app, client, 
     client.post("/auth/logout")
     login(client, world.supervisor)  # the supervisor's notices page lists the organisation's, not personal ones
     assert "Your tasks" not in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_the_in_process_ticker_runs_due_jobs_in_the_app_context(app, monkeypatch):
+    from flask import current_app
+
+    ticker = jobs.Ticker(app, 0.01)
+    seen = []
+
+    def fake_run_due():
+        seen.append(current_app.name)
+        ticker.stop()
+        return {}
+
+    monkeypatch.setattr(jobs, "run_due", fake_run_due)
+    ticker.ensure_started()
+    ticker._thread.join(5)
+    assert seen == [app.name]
+    assert jobs.Ticker(app, 0).ensure_started() is None  # 0: no thread (the testing default)
