@@ -19,12 +19,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import delete, exists, select, text, update
 
 from casework import access
 from casework.audit import writer as audit
 from casework.auth.models import Organisation
-from casework.cases.models import BreakGlassAccess, Case
+from casework.cases.models import BreakGlassAccess, Case, CaseNameToken
 from casework.consent import overrides
 from casework.consent.forms import has_control_characters
 from casework.consent.models import Consent
@@ -116,6 +116,7 @@ def erase_case(case: Case, reason: str, actor: Any, trigger: str = "manual") -> 
     )
     case.destroy_data_key()
     case.name_bidx = case.name_dob_bidx = case.document_bidx = None
+    session.execute(delete(CaseNameToken).where(CaseNameToken.case_id == case.id))
     if not keep_coded:
         for name in CASE_CODED_FIELDS:
             setattr(case, name, None)

@@ -76,6 +76,9 @@ def _png() -> bytes:
 
 def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
     staff = [
+        "/home",
+        "/tasks/",
+        f"/cases/{case.id}/tasks",
         "/reports/",
         "/cases/",
         "/cases/search",
@@ -113,7 +116,7 @@ def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
         "researcher": ["/exports/"],
         "partner": [
             "/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
-            f"/cases/{case.id}/documents", f"/documents/{document_id}",
+            f"/cases/{case.id}/documents", f"/documents/{document_id}", "/home",
         ],
     }[role]  # fmt: skip
 
