@@ -139,7 +139,8 @@ def test_a_caseworker_registers_a_case_records_assistance_and_refers_it(browsing
     journey.cases[reference] = case_id
     journey.given_names[case_id] = "Amina"
 
-    # Assistance: a shelter stay.
+    # Assistance: a shelter stay, from the case file's assistance tab.
+    page.goto(f"/cases/{case_id}?tab=assistance")
     with page.expect_navigation():
         page.click("a[href$='/assistance/shelter/new']")
     page.select_option("#status", "in_progress")
@@ -217,7 +218,7 @@ def test_a_researcher_exports_on_one_host_and_downloads_from_the_other(browsing,
     browsing.assert_clean()
 
 
-def test_a_document_uploaded_on_one_host_downloads_from_the_other(browsing, deployment, sign_in) -> None:
+def test_a_document_uploaded_on_one_host_downloads_from_the_other(browsing, deployment, journey, sign_in) -> None:
     """A 3 MB scan (over the site's 2 MB limit for other requests: nginx's document location
     lets it through) uploaded through host1 only, downloaded through host2 only: the chunks are
     in the shared database, under the case's key, which both hosts unwrap."""
@@ -229,6 +230,7 @@ def test_a_document_uploaded_on_one_host_downloads_from_the_other(browsing, depl
         sign_in(page, "caseworker")
         assert register(page, "Noor", "Haddad") == 200
         case_id = page.url.rstrip("/").split("/")[-1]
+        journey.given_names[case_id] = "Noor"
         page.goto(f"/cases/{case_id}/documents/new")
         page.select_option("#kind", "identity_document")
         page.fill("#title", "Passport, photo page")
@@ -399,10 +401,14 @@ def test_who_must_not_see_a_case_is_refused_through_the_proxy(deployment: Deploy
     # ... which is read-only: the page offers no form that changes the case, and forged posts fail.
     page = visitor.get(f"/cases/{case_id}")
     assert page.status == 200 and "emergency access" in page.text
+    every_tab = page.text + "".join(
+        visitor.get(f"/cases/{case_id}?tab={tab}").text
+        for tab in ("notes", "management", "consents", "referrals", "assistance", "plan")
+    )
     for action in ("notes", "close", "assign"):
-        assert f'action="/cases/{case_id}/{action}"' not in page.text, action
+        assert f'action="/cases/{case_id}/{action}"' not in every_tab, action
     for link in ("edit", "consents/new", "referrals/new", "referrals/emergency"):
-        assert f'href="/cases/{case_id}/{link}"' not in page.text, link
+        assert f'href="/cases/{case_id}/{link}"' not in every_tab, link
         assert visitor.get(f"/cases/{case_id}/{link}").status == 403, link
     for action, fields in (("notes", {"body": "visitor note"}), ("close", {}), ("assign", {"assignee_id": ""})):
         answer = visitor.post(f"/cases/{case_id}/{action}", fields, referer=f"/cases/{case_id}")
@@ -502,7 +508,7 @@ def test_a_read_only_database_answers_503_nothing_saved_and_is_not_ready(
     case_id = next(iter(journey.cases.values()))
     page = browsing.new_page()
     sign_in(page, "caseworker")
-    page.goto(f"/cases/{case_id}")
+    page.goto(f"/cases/{case_id}?tab=notes")
     notes_before = deployment.sql("SELECT count(*) FROM case_notes")[0][0]
 
     # As a failover to a standby or an operator's emergency switch leaves it: new sessions are
@@ -532,7 +538,7 @@ def test_a_read_only_database_answers_503_nothing_saved_and_is_not_ready(
     # Writable again: every host is ready without a restart, and the note is saved, once.
     for host in deployment.hosts:
         wait_for(lambda host=host: plain_get(host.port, "/ready")[0] == 200, 20, f"{host.name} to be ready")
-    page.goto(f"/cases/{case_id}")
+    page.goto(f"/cases/{case_id}?tab=notes")
     page.fill("#body", "Called her sister; she will visit on Friday.")
     assert submit(page, "form[action$='/notes'] button[type=submit]") == 200
     assert deployment.sql("SELECT count(*) FROM case_notes")[0][0] == notes_before + 1
