@@ -838,6 +838,8 @@ TASK_TITLES = _list(
     ("deadline_return_travel", _l("Return travel date")),
     ("deadline_consent_expiry", _l("Consent expires")),
     ("deadline_referral_unanswered", _l("Referral not answered")),
+    ("deadline_hearing", _l("Hearing or court date")),
+    ("deadline_plan_review", _l("Plan review due")),
 )
 TASK_STATUSES = _list(
     "task_statuses",

@@ -222,6 +222,7 @@ class LegalForm(ServiceForm):
         "permit_expires_on",
         "proceeding_type",
         "proceeding_outcome",
+        "next_hearing_on",
         "representative",
     )
 
@@ -230,6 +231,7 @@ class LegalForm(ServiceForm):
     permit_expires_on = _plan_date(_l("Permit expires on"), description=_l("Only for a granted permit."))
     proceeding_type = CodeSelectField(_l("Legal proceedings"), vocab.LEGAL_PROCEEDING_TYPES)
     proceeding_outcome = CodeSelectField(_l("Outcome of the proceedings"), vocab.LEGAL_OUTCOMES)
+    next_hearing_on = _plan_date(_l("Next hearing or court date"), description=_l("May be a planned date."))
     representative = _line(_l("Lawyer or legal representative"))
 
     def validate_permit_expires_on(self, field: Field) -> None:

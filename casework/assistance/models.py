@@ -75,6 +75,8 @@ class LegalAssistance(Service):
     permit_expires_on: Mapped[date | None] = mapped_column(Date)
     proceeding_type: Mapped[str | None] = mapped_column(String(30))  # LEGAL_PROCEEDING_TYPES
     proceeding_outcome: Mapped[str | None] = mapped_column(String(30))  # LEGAL_OUTCOMES
+    # The next hearing or court date: a derived deadline (casework.tasks.derived).
+    next_hearing_on: Mapped[date | None] = mapped_column(Date)
     # Lawyer or legal NGO: free text staff type, which may name the person's circle: encrypted.
     representative_ct: Mapped[bytes | None] = mapped_column("representative", LargeBinary)
     representative = EncryptedField[str]("representative_ct", TEXT)

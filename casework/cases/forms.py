@@ -310,6 +310,7 @@ class CaseListForm(FlaskForm):
     )
     kind = OptionalSelectField(_l("Assistance"), choices=code_choices(vocab.SERVICE_KINDS, _l("Any assistance")))
     pending = BooleanField(_l("Only assistance not yet provided"))
+    no_plan = BooleanField(_l("Only cases without a plan"))
     country = country_select(
         _l("Country"), _l("Any country"), description=_l("Citizenship or country of exploitation.")
     )

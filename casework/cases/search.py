@@ -22,6 +22,7 @@ from casework.cases import names
 from casework.cases.models import Case
 from casework.cases.services import compute_indexes
 from casework.db import session
+from casework.plans.models import PlanGoal
 
 SORT_COLUMNS = {
     "reference": Case.reference,
@@ -43,6 +44,7 @@ class CaseFilters:
     status: str | None = None
     kind: str | None = None
     pending: bool = False  # with ``kind``: only assistance not yet provided or declined
+    no_plan: bool = False  # only cases with no goal in their plan
     country: str | None = None
     assigned_to_id: uuid.UUID | None = None
     opened_from: date | None = None
@@ -65,6 +67,7 @@ class CaseFilters:
             status=value("status"),
             kind=value("kind"),
             pending=bool(value("pending")),
+            no_plan=bool(value("no_plan")),
             country=value("country"),
             assigned_to_id=uuid.UUID(assigned) if assigned else None,
             opened_from=value("opened_from"),
@@ -116,6 +119,8 @@ def filter_conditions(user: Any, filters: CaseFilters) -> list[ColumnElement[boo
         if filters.pending:
             services = services.where(Service.status.in_(PENDING_SERVICE_STATUSES))
         conditions.append(Case.id.in_(services))
+    if filters.no_plan:
+        conditions.append(Case.id.not_in(select(PlanGoal.case_id)))
     if filters.country:
         conditions.append(or_(Case.citizenship == filters.country, Case.country_of_exploitation == filters.country))
     if filters.assigned_to_id:

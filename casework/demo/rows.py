@@ -510,6 +510,7 @@ class RowBuilder:
                 "permit_expires_on": None,
                 "proceeding_type": "criminal" if representation else "none",
                 "proceeding_outcome": ("conviction" if ended else "pending") if representation else None,
+                "next_hearing_on": None,
                 "representative": enc("legal_assistance", "representative", service_id, "Demo Legal Aid Clinic"),
             }
         if kind == "medical":

@@ -62,6 +62,8 @@ class CaseApproval(UuidPrimaryKey, CaseOwned, Base):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
+    # A closure: used by the closing of the case. A plan review: replaced by a later approved
+    # review (its next review date no longer applies; casework.tasks.derived).
     used_at: Mapped[datetime | None]
 
     summary_ct: Mapped[bytes | None] = mapped_column("summary", LargeBinary)

@@ -330,6 +330,18 @@ def decide(grant: access.CaseGrant, approval: CaseApproval, approve: bool, note:
     approval.decided_by_id = grant.user.id
     approval.decided_at = utcnow()
     approval.decision_note = note or None
+    if approve and approval.kind == "plan_review":
+        # The latest approved review sets the next review date: earlier ones are replaced (their
+        # derived "plan review due" task is cancelled on flush).
+        replaced = select(CaseApproval).where(
+            CaseApproval.case_id == approval.case_id,
+            CaseApproval.kind == "plan_review",
+            CaseApproval.status == "approved",
+            CaseApproval.used_at.is_(None),
+            CaseApproval.id != approval.id,
+        )
+        for earlier in session.execute(replaced).scalars():
+            earlier.used_at = approval.decided_at
     session.flush()
     action = f"{approval.kind}.{approval.status}"
     writer.record(action, target=approval, case_id=grant.case_id, actor=grant.user, details={"kind": approval.kind})

@@ -1,11 +1,12 @@
 """Deadlines derived from dates already recorded: nobody types them twice.
 
 Choice: **materialised**, not computed on read. Whenever a session flushes a source record
-(a legal service's permit expiry, a medical follow-up, a return's travel date, a consent's
-expiry, a referral still pending), :func:`sync_deadlines` (a ``before_flush`` hook) writes or
-moves its one task, keyed by ``(source_kind, source_id)`` (unique in the database); when the
-source no longer applies (the service declined, the consent withdrawn, the referral answered)
-an open task is cancelled. So every path that saves a source keeps its deadline in step, and
+(a legal service's permit expiry or next hearing, a medical follow-up, a return's travel date,
+a consent's expiry, a referral still pending, the next review of an approved case plan),
+:func:`sync_deadlines` (a ``before_flush`` hook) writes or moves its one task, keyed by
+``(source_kind, source_id)`` (unique in the database); when the source no longer applies (the
+service declined, the consent withdrawn, the referral answered, the review replaced) an open
+task is cancelled. So every path that saves a source keeps its deadline in step, and
 the work list reads one narrow, indexed table (``tasks``) instead of a union over five source
 tables on every page: its cost does not grow with the number of sources or cases
 (bench/home_bench.py). A deadline moved to a new date is open again (a new deadline); a done
@@ -28,6 +29,7 @@ from casework.assistance.models import LegalAssistance, MedicalAssistance, Retur
 from casework.consent.models import Consent
 from casework.db import utcnow
 from casework.partners.models import Referral
+from casework.plans.models import CaseApproval
 from casework.tasks.models import CANCELLED, OPEN, Task
 
 #: Days before a permit expires that its renewal is due; a consent, likewise; a referral's
@@ -36,6 +38,8 @@ PERMIT_NOTICE_DAYS = 30
 CONSENT_NOTICE_DAYS = 14
 RETURN_NOTICE_DAYS = 7
 REFERRAL_ANSWER_DAYS = 7
+#: Days before a hearing or court date that it shows as due (time to prepare the person).
+HEARING_NOTICE_DAYS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ def _permit(record: LegalAssistance) -> Deadline:
     return _service_deadline(record, record.permit_expires_on, PERMIT_NOTICE_DAYS, ("declined",))
 
 
+def _hearing(record: LegalAssistance) -> Deadline:
+    return _service_deadline(record, record.next_hearing_on, HEARING_NOTICE_DAYS, ("provided", "declined"))
+
+
 def _medical(record: MedicalAssistance) -> Deadline:
     return _service_deadline(record, record.follow_up_on, 0, ("declined",))
 
@@ -80,13 +88,22 @@ def _referral(record: Referral) -> Deadline:
     return Deadline(_case_id(record), due)
 
 
+def _plan_review(record: CaseApproval) -> Deadline:
+    """The latest approved review of a case plan: the next review is due on its date (an
+    earlier review replaced by a later one is marked used, see plans.services.decide)."""
+    live = record.kind == "plan_review" and record.status == "approved" and record.used_at is None
+    return Deadline(_case_id(record), record.next_review_on if live else None)
+
+
 #: source kind -> (model, deadline of a record, the task's title code)
 SOURCES: dict[str, tuple[type, Callable[[Any], Deadline], str]] = {
     "permit_expiry": (LegalAssistance, _permit, "deadline_permit_expiry"),
+    "hearing": (LegalAssistance, _hearing, "deadline_hearing"),
     "medical_follow_up": (MedicalAssistance, _medical, "deadline_medical_follow_up"),
     "return_travel": (ReturnAssistance, _travel, "deadline_return_travel"),
     "consent_expiry": (Consent, _consent, "deadline_consent_expiry"),
     "referral_unanswered": (Referral, _referral, "deadline_referral_unanswered"),
+    "plan_review": (CaseApproval, _plan_review, "deadline_plan_review"),
 }
 
 

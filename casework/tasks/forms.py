@@ -56,9 +56,16 @@ class TaskFilterForm(FlaskForm):
             ("open", _l("All open")),
             ("overdue", _l("Overdue")),
             ("week", _l("Due within a week")),
+            ("soon", _l("Overdue or due within a week")),
             ("all", _l("All, closed included")),
         ],
         default="open",
+        validate_choice=True,
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[("", _l("Any task")), ("plan_review", _l("Plan reviews"))],
+        default="",
         validate_choice=True,
     )
     scope = SelectField(

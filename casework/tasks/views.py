@@ -75,8 +75,9 @@ def index() -> Page:
         return render_template("tasks/index.html", form=form, page=None, today=date.today(), query={}), 400
     due = form.due.data or "open"
     scope = form.scope.data if "scope" in form else "mine"
-    page = worklist.list_tasks(user, due, scope or "mine", form.page.data or 1)
-    query = {"due": due, **({"scope": scope} if "scope" in form else {})}
+    kind = form.kind.data or None
+    page = worklist.list_tasks(user, due, scope or "mine", form.page.data or 1, source_kind=kind)
+    query = {"due": due, **({"scope": scope} if "scope" in form else {}), **({"kind": kind} if kind else {})}
     return render_template("tasks/index.html", form=form, page=page, today=date.today(), query=query), 200
 
 

@@ -21,8 +21,10 @@ from casework.access import Role
 from casework.assistance.models import Service
 from casework.auth.models import User
 from casework.cases.models import Case
+from casework.cases.search import ACTIVE_STATUSES
 from casework.db import session
 from casework.partners.models import Referral
+from casework.plans.models import PlanGoal
 from casework.tasks.models import OPEN, Task
 
 PAGE_SIZE = 50
@@ -30,7 +32,7 @@ RECENT_CASES = 10
 #: A case nobody changed for this many days is due for review (no case plan model here yet).
 REVIEW_DAYS = 90
 WEEK_DAYS = 7
-DUE_FILTERS = ("overdue", "week", "open", "all")
+DUE_FILTERS = ("overdue", "week", "soon", "open", "all")
 SCOPES = ("mine", "team")
 
 
@@ -88,6 +90,8 @@ def _due_condition(due: str, today: date) -> list[ColumnElement[bool]]:
         return [Task.status == OPEN, Task.due_on < today]
     if due == "week":
         return [Task.status == OPEN, Task.due_on >= today, Task.due_on <= today + timedelta(days=WEEK_DAYS)]
+    if due == "soon":
+        return [Task.status == OPEN, Task.due_on <= today + timedelta(days=WEEK_DAYS)]
     if due == "open":
         return [Task.status == OPEN]
     return []
@@ -155,6 +159,7 @@ def list_tasks(
     page: int = 1,
     case_id: uuid.UUID | None = None,
     today: date | None = None,
+    source_kind: str | None = None,
 ) -> TaskPage:
     """One page of tasks by due date (two queries: a count and the page with case references
     and assignee names joined). Titles' free text is not read here (the task page shows it)."""
@@ -162,6 +167,8 @@ def list_tasks(
     conditions = [*task_scope(user, scope), *_due_condition(due, today)]
     if case_id is not None:
         conditions.append(Task.case_id == case_id)
+    if source_kind:
+        conditions.append(Task.source_kind == source_kind)
     base = select(Task.id).join(Case, Case.id == Task.case_id).where(*conditions)
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     result = TaskPage([], total, max(1, min(page, max(1, -(-total // PAGE_SIZE)))))
@@ -208,6 +215,8 @@ class WorkList:
     recent: list[RecentCase]
     team: Counts | None = None
     unreviewed: int | None = None
+    without_plan: int | None = None
+    reviews_due: int | None = None
 
 
 def _held(user: Any) -> list[ColumnElement[bool]]:
@@ -250,6 +259,30 @@ def unreviewed_cases(user: Any, now: datetime, review_days: int = REVIEW_DAYS) -
     ).scalar_one()
 
 
+def plan_counts(user: Any, today: date) -> tuple[int, int]:
+    """A supervisor's team: open cases with no plan goal, and plan reviews due (overdue or
+    within a week: the open "plan review due" tasks, derived from the latest approved review).
+    One query."""
+    without_plan = (
+        select(func.count(Case.id))
+        .where(
+            access.case_scope(user),
+            *_held(user),
+            Case.status.in_(ACTIVE_STATUSES),
+            Case.id.not_in(select(PlanGoal.case_id)),
+        )
+        .scalar_subquery()
+    )
+    reviews_due = (
+        select(func.count(Task.id))
+        .join(Case, Case.id == Task.case_id)
+        .where(*task_scope(user, "team"), *_due_condition("soon", today), Task.source_kind == "plan_review")
+        .scalar_subquery()
+    )
+    row = session.execute(select(without_plan, reviews_due)).one()
+    return row[0] or 0, row[1] or 0
+
+
 def work_list(user: Any, today: date | None = None, now: datetime | None = None) -> WorkList:
     """The home page of a caseworker or supervisor: a fixed number of queries."""
     from casework.db import utcnow
@@ -266,4 +299,5 @@ def work_list(user: Any, today: date | None = None, now: datetime | None = None)
     if access.role_of(user) is Role.SUPERVISOR:
         result.team = counts(user, "team", today)
         result.unreviewed = unreviewed_cases(user, now or utcnow())
+        result.without_plan, result.reviews_due = plan_counts(user, today)
     return result

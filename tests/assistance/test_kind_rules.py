@@ -15,6 +15,7 @@ CASES = [
     ("shelter", {"admitted_on": "1850-01-01"}, "admitted_on", "between 1900 and 2100"),
     ("legal", {"permit_status": "applied"}, "permit_expires_on", "granted permit"),
     ("legal", {"permit_expires_on": "soon"}, "permit_expires_on", "real date"),
+    ("legal", {"next_hearing_on": "next week"}, "next_hearing_on", "real date"),
     ("legal", {"proceeding_type": "none"}, "proceeding_outcome", "type of proceedings"),
     ("legal", {"proceeding_outcome": "hanged"}, "proceeding_outcome", "options listed"),
     ("legal", {"representative": "a" * 201}, "representative", "200"),

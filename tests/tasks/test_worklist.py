@@ -146,6 +146,32 @@ def test_home_page_query_count_does_not_grow_with_tasks(app, client, login, worl
         assert session.execute(select(func.count(Task.id))).scalar_one() == 30
 
 
+def test_supervisor_home_query_count_does_not_grow_with_cases_plans_or_reviews(
+    app, client, login, world, query_counter, make_case
+):
+    from casework.plans.models import CaseApproval, PlanGoal
+
+    login(client, world.supervisor)
+    client.get("/home")
+    with query_counter() as few:
+        client.get("/home")
+    cases = [make_case(world.lead, assigned_to=world.caseworker, given_name=f"P{n}") for n in range(12)]
+    with app.app_context():
+        for n, case in enumerate(cases):
+            if n % 2:
+                session.add(PlanGoal(case_id=case.id, domain="safety"))
+            session.add(
+                CaseApproval(
+                    case_id=case.id, kind="plan_review", status="approved", next_review_on=TODAY + timedelta(days=n)
+                )
+            )
+        session.commit()
+    with query_counter() as many:
+        page = client.get("/home").get_data(as_text=True)
+    assert many.n == few.n
+    assert "Cases without a plan: 7" in page and "Plan reviews due: 8" in page
+
+
 def test_supervisor_sees_the_team_and_their_own_tasks(app, client, login, world, granted):
     from casework.tasks import services
 
