@@ -197,8 +197,8 @@ def test_seed_refuses_a_bad_case_count(runner):
     assert result.exit_code != 0
 
 
-def test_demo_commands_refuse_production(make_app):
-    app = make_app(env="production")
+def test_demo_commands_refuse_production(make_app, tmp_path):
+    app = make_app(env="production", audit_anchor_path=tmp_path / "audit-anchor.log")
     runner = app.test_cli_runner()
     for args in (["demo", "seed", "--cases", "5"], ["demo", "users"]):
         result = runner.invoke(args=args)
