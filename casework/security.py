@@ -89,9 +89,14 @@ def _upload_size_limit() -> None:
         g.upload_limit_bytes = limit
 
 
+#: The one field of an upload route's forms that takes a file (casework.documents.forms).
+UPLOAD_FIELD = "file"
+
+
 def _refuse_unreadable_input() -> None:
-    """Refuse such a request before any view runs, whatever the route."""
-    if request.files and not _upload_rule():
+    """Refuse such a request before any view runs, whatever the route. An upload route takes a
+    file in its file field only: a file part anywhere else is refused like on any route."""
+    if request.files and (not _upload_rule() or set(request.files) - {UPLOAD_FIELD}):
         raise UnreadableInput()
     for key, value in request.args.items(multi=True):
         if "\x00" in key or "\x00" in value:
