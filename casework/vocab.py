@@ -548,6 +548,8 @@ LANGUAGES = CodeList(  # UI languages; each language's own name, never translate
     Code("en", _fixed("English")),
     Code("fr", _fixed("Français")),
     Code("es", _fixed("Español")),
+    Code("ar", _fixed("العربية")),
+    Code("ru", _fixed("Русский")),
 )
 
 # --- Countries --------------------------------------------------------------------
