@@ -21,6 +21,7 @@ from casework.consent import services as consent_services
 from casework.consent.forms import has_control_characters
 from casework.consent.models import Consent
 from casework.db import session, utcnow
+from casework.partners import masking
 from casework.partners.models import OPEN_STATUSES, Referral
 
 # Never more than needed: what most referrals need to start helping someone.
@@ -93,6 +94,20 @@ def basis_in_force(referral: Referral, on: date | None = None) -> bool:
         return current is not None and consent is not None and consent.withdrawn_on is None
     override = referral.override
     return override is not None and override.is_active(on)
+
+
+def message_before_answer(referral: Referral, on: date | None = None) -> str | None:
+    """The referrer's message as the organisation it is addressed to reads it before answering:
+    while the referral is pending and its basis (consent or override) holds, with every
+    identifier of the person masked (nothing of the case is shared before acceptance: names,
+    aliases, phone numbers, e-mail addresses and document numbers). None otherwise, and for an
+    erased case. Raises nothing."""
+    if referral.status != "pending" or not referral.message_ct or not basis_in_force(referral, on):
+        return None
+    case = session.get(Case, referral.case_id)
+    if case is None or case.erased_at is not None:
+        return None
+    return masking.mask_text(str(referral.message), masking.rules_for(case, frozenset()))
 
 
 # -- creating -----------------------------------------------------------------------------------
