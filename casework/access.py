@@ -76,6 +76,7 @@ class Permission(StrEnum):
     EXPORT_RESEARCH = "export.research"
     EXPORT_CONFIGURE = "export.configure"
     NOTIFICATIONS_VIEW = "notifications.view"  # the organisation's notices (break-glass, admin actions)
+    ERASURE_RECORD = "erasure.record"  # the organisation's erased cases: reference, who, when, why (a code)
     ADMIN_USERS = "admin.users"  # an administrator: its organisation's accounts; the operator: administrators
     ADMIN_ORGS = "admin.orgs"
     AUDIT_VERIFY = "audit.verify"
@@ -83,8 +84,9 @@ class Permission(StrEnum):
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # Administrators run their organisation's accounts but never read case content.
-    Role.ADMIN: frozenset({P.ADMIN_USERS}),
+    # Administrators run their organisation's accounts but never read case content (the erasure
+    # record holds none: references, dates, who, reason codes).
+    Role.ADMIN: frozenset({P.ADMIN_USERS, P.ERASURE_RECORD}),
     # The operator runs the platform: organisations, their administrators, the audit chain.
     Role.OPERATOR: frozenset({P.ADMIN_USERS, P.ADMIN_ORGS, P.AUDIT_VERIFY}),
     Role.SUPERVISOR: frozenset(
@@ -110,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REPORTS_VIEW,
             P.EXPORT_CONFIGURE,
             P.NOTIFICATIONS_VIEW,
+            P.ERASURE_RECORD,
         }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset(
@@ -309,6 +312,7 @@ MENU: dict[str, Permission] = {
     "register": P.CASE_CREATE,
     "break_glass": P.CASE_BREAK_GLASS,
     "notifications": P.NOTIFICATIONS_VIEW,
+    "erasures": P.ERASURE_RECORD,
     "referrals": P.REFERRAL_RESPOND,
     "exports": P.EXPORT_RESEARCH,
     "export_limits": P.EXPORT_CONFIGURE,

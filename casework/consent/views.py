@@ -184,7 +184,18 @@ def withdraw(consent_id: uuid.UUID) -> str | Response | tuple[str, int]:
     grant, consent = _load_consent(consent_id, Permission.CONSENT_RECORD)
     case, rcase = grant.case, grant.view
     form = WithdrawConsentForm()
-    context = {"form": form, "case": rcase, "consent": consent}
+    # What the withdrawal revokes at once, said before it is confirmed.
+    to_revoke = services.referrals_a_withdrawal_revokes(consent)
+    context = {
+        "form": form,
+        "case": rcase,
+        "consent": consent,
+        "to_revoke": to_revoke,
+        "org_names": organisation_names({r.to_org_id for r in to_revoke}),
+    }
+    if form.validate_on_submit() and to_revoke and not form.confirm_revocations.data:
+        form.confirm_revocations.errors = [_("Confirm that these referrals are revoked with the withdrawal.")]
+        return render_template("consent/withdraw.html", **context), 400
     if form.validate_on_submit():
         try:
             revoked = services.withdraw_consent(grant, consent, form.withdrawn_on.data)  # type: ignore[arg-type]

@@ -311,6 +311,18 @@ def _end_override(referral: Referral, actor: Any) -> None:
         overrides.end_overrides(referral.case, actor, cause="referral_ended", override_id=referral.override_id)
 
 
+def open_referrals(
+    case_id: uuid.UUID, to_org_id: uuid.UUID | None = None, consent_id: uuid.UUID | None = None
+) -> list[Referral]:
+    """The case's open referrals (to one organisation / resting on one consent), oldest first."""
+    query = select(Referral).where(Referral.case_id == case_id, Referral.status.in_(OPEN_STATUSES))
+    if to_org_id is not None:
+        query = query.where(Referral.to_org_id == to_org_id)
+    if consent_id is not None:
+        query = query.where(Referral.consent_id == consent_id)
+    return list(session.execute(query.order_by(Referral.created_at)).scalars())
+
+
 def revoke_open_referrals(
     case: Case,
     actor: Any,
@@ -320,12 +332,7 @@ def revoke_open_referrals(
 ) -> int:
     """Revoke the case's open referrals (to one organisation / resting on one consent).
     For system-driven ends: consent withdrawn or refused, case erased. Returns the count."""
-    query = select(Referral).where(Referral.case_id == case.id, Referral.status.in_(OPEN_STATUSES))
-    if to_org_id is not None:
-        query = query.where(Referral.to_org_id == to_org_id)
-    if consent_id is not None:
-        query = query.where(Referral.consent_id == consent_id)
-    referrals = list(session.execute(query).scalars())
+    referrals = open_referrals(case.id, to_org_id=to_org_id, consent_id=consent_id)
     for referral in referrals:
         _revoke(referral, actor, cause)
     return len(referrals)
