@@ -771,11 +771,15 @@ def load_case(
 
 
 def _offer_break_glass(user: Any, case_id: uuid.UUID) -> None:
-    """The out-of-scope page of a case file offers a supervisor emergency access: the same page
-    whether the case exists or not (a random id cannot be guessed, so nothing is enumerated)."""
-    from flask import g, has_request_context, request
+    """The out-of-scope page of a case (its file or any page of it a link may lead to) offers a
+    supervisor emergency access: the same page whether the case exists or not (a random id
+    cannot be guessed, so nothing is enumerated)."""
+    from flask import current_app, g, has_request_context, request
 
-    if has_request_context() and request.endpoint == "cases.view" and has_permission(user, P.CASE_BREAK_GLASS):
+    if not has_request_context() or request.method != "GET" or not has_permission(user, P.CASE_BREAK_GLASS):
+        return
+    rule = route_rule(current_app.view_functions.get(request.endpoint or ""))
+    if rule is not None and rule.case_route and (request.view_args or {}).get("case_id") == case_id:
         g.break_glass_case_id = case_id
 
 
