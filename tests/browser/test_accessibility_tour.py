@@ -72,11 +72,17 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
     ]
     return {
         "caseworker": staff,
-        "supervisor": [*staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass", "/notifications/"],
-        "admin": ["/admin/", "/admin/users", "/admin/users/new"],
+        "supervisor": [
+            *staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass", "/notifications/",
+            "/erasures/", f"/consents/{referral.consent_id}/withdraw",
+        ],
+        "admin": ["/admin/", "/admin/users", "/admin/users/new", "/erasures/"],
         "operator": ["/admin/", "/admin/users", "/admin/organisations", "/admin/organisations/new", "/audit/"],
         "researcher": ["/exports/"],
-        "partner": ["/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}"],
+        "partner": [
+            "/partners/portal", "/partners/portal?status=accepted", "/partners/services",
+            f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
+        ],
     }[role]  # fmt: skip
 
 
