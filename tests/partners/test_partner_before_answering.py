@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from casework.db import session
@@ -58,7 +59,9 @@ def _sent(app, referral, days_ago):
         session.commit()
 
 
-def test_the_portal_filters_by_status_date_and_reference_without_scripts(world, make_case, make_referral):
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_portal_filters_by_status_date_and_reference_without_scripts(world, make_case, make_referral, database):
+    """(On PostgreSQL too: a referral's reference is its id's first hex digits, read in SQL.)"""
     accepted = make_referral(world.case, world.partner_org, service_kind="shelter")
     other_case = make_case(world.lead, assigned_to=world.caseworker)
     pending = make_referral(other_case, world.partner_org, status="pending", service_kind="legal")
