@@ -59,3 +59,16 @@ def test_an_erasure_needs_a_reason_code(world):
         assert 'class="error-summary"' in response.get_data(as_text=True)
         with world.app.app_context():
             assert session.get(Case, world.case.id).erased_at is None
+
+
+def test_an_erasure_by_the_retention_rule_is_on_the_record_as_such(world):
+    from casework.admin import retention
+
+    with world.app.app_context():
+        retention.erase_case(
+            session.get(Case, world.case.id), retention.RETENTION_REASON, actor=None, trigger="retention"
+        )
+        session.commit()
+    page = world.client_for(world.supervisor).get("/erasures/").get_data(as_text=True)
+    assert world.case.reference in page
+    assert "The retention period ended" in page and "the system" in page
