@@ -67,6 +67,7 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ),
         ("rewrap_bench", ["bench/rewrap_bench.py", "--cases", "5000" if quick else "20000"]),
         ("summary_pdf_bench", ["bench/summary_pdf_bench.py", "--repeat", "5" if quick else "20"]),
+        ("documents_bench", ["bench/documents_bench.py"] + (["--sizes", "1,10"] if quick else [])),
         (
             "load_test",
             ["bench/load_test.py", "--cases", load_cases]

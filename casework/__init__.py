@@ -24,6 +24,7 @@ FEATURES = (
     "exports",
     "reports",
     "notifications",
+    "documents",
 )
 
 

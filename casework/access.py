@@ -72,6 +72,7 @@ class Permission(StrEnum):
     NOTE_ADD = "note.add"  # the owner organisation's notes (shareable or not)
     PARTNER_NOTE_ADD = "note.partner_add"  # a partner's note, read by the owner organisation
     SUMMARY_PRINT = "summary.print"  # summaries, PDFs and subject-access copies (they leave the system)
+    DOCUMENT_MANAGE = "document.manage"  # upload, replace and delete the case's documents (staff only)
     REPORTS_VIEW = "reports.view"
     EXPORT_RESEARCH = "export.research"
     EXPORT_CONFIGURE = "export.configure"
@@ -109,6 +110,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REFERRAL_CREATE,
             P.NOTE_ADD,
             P.SUMMARY_PRINT,
+            P.DOCUMENT_MANAGE,
             P.REPORTS_VIEW,
             P.EXPORT_CONFIGURE,
             P.NOTIFICATIONS_VIEW,
@@ -127,6 +129,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REFERRAL_CREATE,
             P.NOTE_ADD,
             P.SUMMARY_PRINT,
+            P.DOCUMENT_MANAGE,
             P.REPORTS_VIEW,
         }
     ),  # fmt: skip
@@ -141,6 +144,7 @@ CASE_PERMISSIONS = frozenset(
         P.CASE_READ, P.CASE_FILE, P.CASE_EDIT, P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE, P.BREAK_GLASS_END,
         P.CASE_AUDIT_VIEW, P.SERVICE_RECORD, P.SERVICE_REOPEN, P.CONSENT_RECORD, P.CONSENT_OVERRIDE,
         P.REFERRAL_CREATE, P.REFERRAL_RESPOND, P.NOTE_ADD, P.PARTNER_NOTE_ADD, P.SUMMARY_PRINT,
+        P.DOCUMENT_MANAGE,
     }
 )  # fmt: skip
 
@@ -167,7 +171,7 @@ class CaseState(StrEnum):
 _OWNER_WORK = frozenset(
     {
         P.CASE_READ, P.CASE_FILE, P.CASE_EDIT, P.SERVICE_RECORD, P.CONSENT_RECORD, P.REFERRAL_CREATE,
-        P.NOTE_ADD, P.SUMMARY_PRINT,
+        P.NOTE_ADD, P.SUMMARY_PRINT, P.DOCUMENT_MANAGE,
     }
 )  # fmt: skip
 _SUPERVISION = frozenset(
@@ -229,6 +233,25 @@ CODED_FIELDS = frozenset(
     }
 )  # fmt: skip
 ALWAYS_VISIBLE = frozenset({"id", "reference", "status", "opened_on", "closed_on"})
+#: A case's documents are fields too, one per kind (``document:<kind>``): a partner sees the
+#: kinds its referrals' field scopes share (DOCUMENT_KIND_SCOPES), staff in scope all of them.
+DOCUMENT_KIND_SCOPES: dict[str, str] = {
+    "identity_document": "documents_identity",
+    "consent_form": "documents_consent",
+    "medical": "documents_medical",
+    "legal": "documents_legal",
+    "travel": "documents_travel",
+    "photo": "documents_photo",
+    "other": "documents_other",
+}
+
+
+def document_field(kind: str) -> str:
+    """The field of a case that stands for its documents of ``kind``."""
+    return f"document:{kind}"
+
+
+DOCUMENT_FIELDS = frozenset(document_field(kind) for kind in DOCUMENT_KIND_SCOPES)
 STAFF_ONLY = frozenset(
     {"assigned_to", "owner_org", "narrative", "notes", "services", "consents", "referrals", "timeline"}
 )
@@ -237,6 +260,7 @@ ALL_CASE_FIELDS = (
     | CODED_FIELDS
     | ALWAYS_VISIBLE
     | STAFF_ONLY
+    | DOCUMENT_FIELDS
     | {
         "profile",
         "shared_notes",
@@ -260,6 +284,7 @@ SCOPE_TO_FIELDS: dict[str, frozenset[str]] = {
     "needs": frozenset({"needs"}),
     "trafficking_profile": frozenset({"profile", "country_of_exploitation"}),
     "case_notes_shared": frozenset({"shared_notes"}),
+    **{scope: frozenset({document_field(kind)}) for kind, scope in DOCUMENT_KIND_SCOPES.items()},
 }
 
 
@@ -270,12 +295,17 @@ class RouteRule:
     permission: Permission | None = None
     #: True when the route takes a case id: the access matrix then tries it with every relation.
     case_route: bool = False
+    #: True when the route takes a file upload (casework.security refuses files everywhere else).
+    uploads: bool = False
 
 
-def route(permission: Permission | None = None, *, public: bool = False, case_route: bool = False) -> Callable[[F], F]:
+def route(
+    permission: Permission | None = None, *, public: bool = False, case_route: bool = False, uploads: bool = False
+) -> Callable[[F], F]:
     """Declare who may reach a view. ``route()`` alone means: any signed-in user. For a case
-    route, ``permission`` is also what the view asks of the case's grant (:func:`load_case`)."""
-    rule = RouteRule(public=public, permission=permission, case_route=case_route)
+    route, ``permission`` is also what the view asks of the case's grant (:func:`load_case`).
+    ``uploads``: the route takes a file (a case document), up to the configured size."""
+    rule = RouteRule(public=public, permission=permission, case_route=case_route, uploads=uploads)
 
     def decorate(view: F) -> F:
         view._casework_rule = rule  # type: ignore[attr-defined]
@@ -851,6 +881,27 @@ def may_reach_service(user: Any, provider_org_id: uuid.UUID | None) -> bool:
     if role_of(user) is Role.PARTNER:
         return provider_org_id is not None and provider_org_id == user.organisation_id
     return True
+
+
+# -- documents ------------------------------------------------------------------------------------
+def document_scope(grant: CaseGrant) -> ColumnElement[bool]:
+    """SQL on Document, on top of the case's grant: which documents of the case the user sees.
+
+    Staff in scope and a break-glass visitor see every document; a partner only the kinds its
+    referrals' field scopes share, and of those attached to a service only the services its own
+    organisation provides (:func:`service_scope`). Nobody else sees any.
+    """
+    from casework.assistance.models import Service
+    from casework.documents.models import Document
+
+    kinds = [kind for kind in DOCUMENT_KIND_SCOPES if grant.can_see(document_field(kind))]
+    if not kinds:
+        return false()
+    condition = Document.kind.in_(kinds)
+    if grant.relation is Relation.PARTNER:
+        own_service = exists().where(Service.id == Document.service_id, service_scope(grant.user))
+        condition = and_(condition, or_(Document.service_id.is_(None), own_service))
+    return condition
 
 
 # -- fields -------------------------------------------------------------------------------------

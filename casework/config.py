@@ -60,6 +60,11 @@ class Config:
     keyring_poll_seconds: float = 5.0
     node_name: str = field(default_factory=socket.gethostname)
     backup_retention_days: int | None = None
+    # Case documents (casework.documents): the largest file accepted, and where ciphertext is
+    # kept: "files" (under the instance folder), "database" (a table: every host of a deployment
+    # shares it) or "auto" (the database on PostgreSQL, files on SQLite).
+    document_max_bytes: int = 25 * 1024 * 1024
+    document_store: str = "auto"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -139,6 +144,7 @@ class Config:
                     raise ConfigError(f"{var} must be a whole number, not {env_vars[var]!r}") from None
         if int(overrides.get("break_glass_daily_cap", 1)) < 0:
             raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
+        _document_settings(env_vars, overrides)
         if "proxy_hops" not in overrides and "CASEWORK_PROXY_HOPS" in env_vars:
             overrides["proxy_hops"] = env_vars["CASEWORK_PROXY_HOPS"]
         if "proxy_hops" in overrides:
@@ -177,6 +183,25 @@ def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[st
         overrides.setdefault("keyring_poll_seconds", 0.0)
     if "node_name" not in overrides and env_vars.get("CASEWORK_NODE_NAME", "").strip():
         overrides["node_name"] = env_vars["CASEWORK_NODE_NAME"].strip()
+
+
+DOCUMENT_STORES = ("auto", "files", "database")
+
+
+def _document_settings(env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
+    """CASEWORK_DOCUMENT_MAX_BYTES and CASEWORK_DOCUMENT_STORE. Raises ConfigError."""
+    if "document_max_bytes" not in overrides and env_vars.get("CASEWORK_DOCUMENT_MAX_BYTES", "").strip():
+        value = env_vars["CASEWORK_DOCUMENT_MAX_BYTES"]
+        try:
+            overrides["document_max_bytes"] = int(value)
+        except ValueError:
+            raise ConfigError(f"CASEWORK_DOCUMENT_MAX_BYTES must be a whole number, not {value!r}") from None
+    if int(overrides.get("document_max_bytes", 1)) < 1:
+        raise ConfigError("CASEWORK_DOCUMENT_MAX_BYTES must be at least 1")
+    if "document_store" not in overrides and env_vars.get("CASEWORK_DOCUMENT_STORE", "").strip():
+        overrides["document_store"] = env_vars["CASEWORK_DOCUMENT_STORE"].strip()
+    if overrides.get("document_store", "auto") not in DOCUMENT_STORES:
+        raise ConfigError(f"CASEWORK_DOCUMENT_STORE must be one of {', '.join(DOCUMENT_STORES)}")
 
 
 MAX_PROXY_HOPS = 5

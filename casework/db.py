@@ -331,6 +331,7 @@ def import_all_models() -> None:
     from casework.cases import models as _cases  # noqa: F401
     from casework.consent import models as _consent  # noqa: F401
     from casework.crypto import models as _crypto  # noqa: F401
+    from casework.documents import models as _documents  # noqa: F401
     from casework.exports import models as _exports  # noqa: F401
     from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -38,6 +38,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def init_app(app: Flask) -> None:
+    # Before the CSRF check, which is the first to read the body: an upload route takes a body
+    # the size of a document, every other route stays at the application's 2 MB.
+    app.before_request(_upload_size_limit)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -65,9 +68,30 @@ UNREADABLE_INPUT = _l(
 )
 
 
+#: Room for the multipart envelope and the form's other fields around an uploaded file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+def _upload_rule() -> bool:
+    if request.endpoint is None:
+        return False
+    rule = access.route_rule(current_app.view_functions.get(request.endpoint))
+    return rule is not None and rule.uploads
+
+
+def _upload_size_limit() -> None:
+    """A route that takes uploads reads a body up to the document limit (files are spooled to
+    a temporary file by Werkzeug, never held whole in memory); the view refuses a file over
+    the limit itself, with a message naming the limit."""
+    if request.method == "POST" and _upload_rule():
+        limit = current_app.config["CASEWORK"].document_max_bytes
+        request.max_content_length = limit + UPLOAD_OVERHEAD_BYTES
+        g.upload_limit_bytes = limit
+
+
 def _refuse_unreadable_input() -> None:
     """Refuse such a request before any view runs, whatever the route."""
-    if request.files:
+    if request.files and not _upload_rule():
         raise UnreadableInput()
     for key, value in request.args.items(multi=True):
         if "\x00" in key or "\x00" in value:

@@ -533,6 +533,26 @@ REFERRAL_SCOPE_FIELDS = _list(
     ("needs", _l("Assistance needed")),
     ("trafficking_profile", _l("Trafficking profile")),
     ("case_notes_shared", _l("Case notes marked for sharing")),
+    # Documents of the case, by kind (casework.access.DOCUMENT_KIND_SCOPES)
+    ("documents_identity", _l("Documents: identity documents")),
+    ("documents_consent", _l("Documents: signed consent forms")),
+    ("documents_medical", _l("Documents: medical reports")),
+    ("documents_legal", _l("Documents: legal and court papers")),
+    ("documents_travel", _l("Documents: travel documents")),
+    ("documents_photo", _l("Documents: photos")),
+    ("documents_other", _l("Documents: other")),
+)
+
+# kinds of document kept on a case (casework.documents)
+DOCUMENT_KINDS = _list(
+    "document_kinds",
+    ("identity_document", _l("Identity document")),
+    ("consent_form", _l("Signed consent form")),
+    ("medical", _l("Medical report")),
+    ("legal", _l("Legal or court paper")),
+    ("travel", _l("Travel document")),
+    ("photo", _l("Photo")),
+    ("other", _l("Other document")),
 )
 
 ORGANISATION_KINDS = _list(
@@ -737,6 +757,7 @@ ALL_LISTS: dict[str, CodeList] = {
         REFERRAL_STATUSES,
         REFERRAL_SCOPE_FIELDS,
         ERASURE_REASONS,
+        DOCUMENT_KINDS,
         ORGANISATION_KINDS,
         ROLES,
         LANGUAGES,

@@ -43,6 +43,7 @@ ERROR_MESSAGES: dict[int, Any] = {
     404: _l("This page does not exist, or you do not have access to it."),
     405: _l("This action is not allowed here."),
     409: _l("This record was changed by someone else."),
+    422: _l("This document cannot be read: it is damaged or incomplete. Nothing was sent."),
     413: _l("What you sent is too large."),
     429: _l("Too many requests. Wait a moment and try again."),
     500: _l("Something went wrong on our side. Nothing was saved from this request."),
@@ -110,6 +111,14 @@ def set_language() -> Response:
 
 def _error_page(status: int) -> tuple[str, int]:
     message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500 if status >= 500 else 400])
+    if status == 413 and has_request_context() and g.get("upload_limit_bytes"):
+        # An upload route (casework.security): name the limit the file went over.
+        from casework.documents.files import human_size
+
+        message = _l(
+            "The file is too large: a document can be at most %(size)s. Nothing was saved.",
+            size=human_size(g.upload_limit_bytes),
+        )
     extra: dict[str, Any] = {}
     offer = g.get("break_glass_case_id") if has_request_context() else None
     if status == 404 and offer is not None:

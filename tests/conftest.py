@@ -3,8 +3,10 @@ functions (indico style), and a test client that sends CSRF tokens like a browse
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,12 +14,15 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import event, text
 
 from casework import create_app
@@ -107,8 +112,46 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'casework.sqlite3'}"
 
 
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates shared by every app of the test session. Each test builds a fresh app,
+    whose Jinja environment would otherwise parse and compile every template it renders again
+    (a fifth of the suite's time). Jinja checks each entry against the template's source
+    checksum, so a changed template compiles anew."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
+@pytest.fixture(scope="session")
+def sqlite_schema_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where make_app keeps an empty SQLite database with the models' schema, made once per
+    session and copied for each test (creating some sixty tables and their indexes cost more
+    than most tests), one file per set of tables (a model imported later gets its own)."""
+    return tmp_path_factory.mktemp("schema")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url in ("sqlite:///:memory:",) or url.startswith("sqlite:///file:"):
+        return None
+    return Path(url[len(prefix) :])
+
+
 @pytest.fixture
-def make_app(tmp_path: Path, keyring_file: Path, database_url: str) -> Iterator[Callable[..., Flask]]:
+def make_app(
+    tmp_path: Path, keyring_file: Path, database_url: str, sqlite_schema_directory: Path
+) -> Iterator[Callable[..., Flask]]:
     """Build an app with test settings plus overrides; its schema is created from the models
     (tests/test_alembic.py checks that the migrations give exactly the same schema)."""
     apps: list[Flask] = []
@@ -121,10 +164,26 @@ def make_app(tmp_path: Path, keyring_file: Path, database_url: str) -> Iterator[
             "keyring_path": keyring_file,
             **overrides,
         }
+        path = _sqlite_path(str(settings["database_url"]))
+        schema_key = hashlib.sha256(" ".join(sorted(Base.metadata.tables)).encode()).hexdigest()[:16]
+        schema_file = sqlite_schema_directory / f"{schema_key}.sqlite3"
+        copied = False
+        if create_schema and path is not None and not path.exists() and schema_file.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(schema_file, path)
+            path.chmod(0o600)
+            copied = True
         app = create_app(settings)
         app.test_client_class = CaseworkClient
-        if create_schema:
-            Base.metadata.create_all(get_db(app).engine)
+        app.jinja_env.bytecode_cache = TEMPLATE_CODE
+        if create_schema and not copied:
+            engine = get_db(app).engine
+            Base.metadata.create_all(engine)
+            if path is not None and not schema_file.exists():
+                engine.dispose()  # every page written back from the WAL before the copy
+                staged = schema_file.with_suffix(f".{os.getpid()}.tmp")
+                shutil.copyfile(path, staged)
+                os.replace(staged, schema_file)
         apps.append(app)
         return app
 
@@ -166,6 +225,28 @@ def make_org(app: Flask) -> Callable[..., Any]:
     return make
 
 
+@functools.cache
+def _policy_allows(password: str) -> bool:
+    from casework.auth import passwords
+
+    passwords.check_policy(password)
+    return True
+
+
+@contextmanager
+def _factory_password_checked_once(password: str) -> Iterator[None]:
+    """The factories' shared password is checked against the policy once per session, not once
+    per account (zxcvbn took a tenth of the suite's time). Only for that password: it holds no
+    e-mail, name or organisation of the random accounts it is given to."""
+    if password != PASSWORD or not _policy_allows(password):
+        yield
+        return
+    from casework.auth import passwords
+
+    with mock.patch.object(passwords, "check_policy", lambda *args, **kwargs: None):
+        yield
+
+
 @pytest.fixture
 def make_user(app: Flask, make_org: Callable[..., Any]) -> Callable[..., Any]:
     from casework.admin import services as admin_services
@@ -181,7 +262,7 @@ def make_user(app: Flask, make_org: Callable[..., Any]) -> Callable[..., Any]:
     ) -> User:
         if org is None:
             org = make_org(kind=admin_services.default_org_kind(role))
-        with app.app_context():
+        with app.app_context(), _factory_password_checked_once(password):
             org_row = session.get(type(org), org.id)
             user = admin_services.create_user(
                 email=email or f"{role}-{uuid.uuid4().hex[:8]}@example.org",

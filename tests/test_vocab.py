@@ -138,7 +138,9 @@ def app() -> flask.Flask:
 
 def test_registry_holds_every_module_level_list() -> None:
     module_lists = {v for v in vars(vocab).values() if isinstance(v, CodeList)}
-    assert module_lists == set(ALL_LISTS.values())
+    # M49 sub-regions are written only into the extended CTDC file, in CTDC's fixed English: no
+    # form offers them, so they are not a registered (translated, user-facing) list.
+    assert module_lists - {vocab.M49_SUBREGIONS} == set(ALL_LISTS.values())
     for name, code_list in ALL_LISTS.items():
         assert code_list.name == name
 

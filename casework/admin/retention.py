@@ -1,7 +1,7 @@
 """Erasure (crypto-shredding) of a case, and the retention rule that erases closed cases.
 
 Erasing a case destroys its data key: every encrypted value of the case, its profile,
-services, consents, referrals and notes then reads as ERASED, in the database and in every
+services, consents, referrals, notes and documents then reads as ERASED, in the database and in every
 backup. The blind indexes are cleared; the coded analytic fields stay only when the person's
 consent to anonymised research was in force (else they are cleared too); plain free-text
 fields that could name the person's circle are cleared; open referrals are revoked.
@@ -30,6 +30,8 @@ from casework.consent import overrides
 from casework.consent.forms import has_control_characters
 from casework.consent.models import Consent
 from casework.db import get_db, session, utcnow
+from casework.documents import services as document_services
+from casework.documents.store import store_for
 from casework.partners import services as referral_services
 
 MIN_REASON_CHARS = 20
@@ -103,6 +105,9 @@ def erase_case(
     keep_coded = research_consent_active(case.id)
     revoked = referral_services.revoke_open_referrals(case, actor, cause="case_erased")
     overrides.end_overrides(case, actor, cause="case_erased")
+    # Documents: their chunks are sealed with the key destroyed below; the rows and the chunks
+    # go too (a file store's files once this commits).
+    documents_shredded = document_services.shred_case(case, store_for())
     # Break-glass reasons are encrypted under the case's key (unreadable once it is gone);
     # their ciphertext goes too, and every emergency access ends now.
     now = utcnow()
@@ -139,6 +144,7 @@ def erase_case(
             "reason_code": reason_code,
             "research_data_kept": keep_coded,
             "referrals_revoked": revoked,
+            "documents_shredded": documents_shredded,
         },
     )
     return ErasureResult(case.id, case.reference, keep_coded, revoked)

@@ -18,11 +18,22 @@ from casework.consent.models import Consent, ConsentOverride
 from casework.crypto import Erased
 from casework.crypto.fields import encrypted_fields
 from casework.db import session
+from casework.documents.models import Document
 from casework.partners.models import Referral
 
 # Internal plumbing that says nothing about the person.
 SKIPPED_COLUMNS = frozenset(
-    {"wrapped_key", "wrapping_key_id", "key_destroyed_at", "version_id", "name_bidx", "name_dob_bidx", "document_bidx"}
+    {
+        "wrapped_key",
+        "wrapping_key_id",
+        "key_destroyed_at",
+        "version_id",
+        "name_bidx",
+        "name_dob_bidx",
+        "document_bidx",
+        "blob_id",
+        "chunk_count",
+    }
 )
 
 
@@ -99,6 +110,12 @@ def collect(case: Case) -> dict[str, Any]:
     ]
     notes = session.execute(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.created_at)).scalars()
     record["notes"] = [{**row_dict(n), "author_organisation": org(n.author_org_id)} for n in notes]
+    # The person's documents: what each is (kind, title, file name, type, size, dates); the
+    # files themselves are downloaded one by one from the case's documents page.
+    documents = session.execute(
+        select(Document).where(Document.case_id == case.id).order_by(Document.uploaded_at)
+    ).scalars()
+    record["documents"] = [{**row_dict(d), "uploaded_by": user_names.get(d.uploaded_by_id)} for d in documents]
     return record
 
 

@@ -1,5 +1,6 @@
 """What happened to a case, and when: registration, notes, assistance, consents, referrals,
-and the audited changes of the case (everything but views and refusals).
+and the audited changes of the case, documents included (everything but views, downloads and
+refusals).
 
 One query per kind of record, never one per row. The first audit event of a record already
 listed (same target, within a short time: the event of its creation) is not listed twice.
@@ -27,7 +28,8 @@ from casework.partners.models import Referral
 
 MAX_AUDIT_EVENTS = 500
 SAME_EVENT_WINDOW = timedelta(minutes=2)
-HIDDEN_ACTIONS = ("case.view",)
+# Reads are not events of the case's history (they stay in the audit log and its page).
+HIDDEN_ACTIONS = ("case.view", "document.view", "document.download", "document.preview")
 
 ACTION_LABELS: dict[str, Any] = {
     "case.register": _l("Case registered"),
@@ -40,6 +42,9 @@ ACTION_LABELS: dict[str, Any] = {
     "case.erase": _l("Identifying data erased"),
     "case.break_glass": _l("Emergency access granted"),
     "summary.print": _l("Case summary printed"),
+    "document.upload": _l("Document uploaded"),
+    "document.replace": _l("Document replaced"),
+    "document.delete": _l("Document deleted"),
 }
 
 

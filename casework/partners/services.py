@@ -27,7 +27,9 @@ from casework.partners.models import OPEN_STATUSES, Referral
 # Never more than needed: what most referrals need to start helping someone.
 DEFAULT_SCOPE = ("given_name", "age", "languages", "needs")
 # Fields that can locate or expose the person: chosen only with an explicit confirmation.
-SENSITIVE_SCOPE = frozenset({"identity_document", "address", "contact_phone", "contact_email"})
+SENSITIVE_SCOPE = frozenset(
+    {"identity_document", "address", "contact_phone", "contact_email", "documents_identity", "documents_travel"}
+)
 MAX_TEXT = 2000
 REVOKE_CAUSES = (
     "referring_org",

@@ -189,6 +189,27 @@ def shared_notes_section(case: Case, rules: masking.MaskRules, recipient_org_id:
     return section
 
 
+def document_line(kind: str, title: Any, day: str) -> Line:
+    """One document in a summary: its kind, title and date, never its content."""
+    return Line(str(vocab.DOCUMENT_KINDS.label(kind)), f"{title or ''} ({day})")
+
+
+def documents_section(case: Case, visible: frozenset[str]) -> Section | None:
+    """The case's documents of the kinds ``visible`` shows (a referral's scope), or None."""
+    from casework.documents.models import Document
+
+    kinds = [kind for kind in access.DOCUMENT_KIND_SCOPES if access.document_field(kind) in visible]
+    if not kinds:
+        return None
+    rows = session.execute(
+        select(Document)
+        .where(Document.case_id == case.id, Document.kind.in_(kinds), Document.service_id.is_(None))
+        .order_by(Document.uploaded_at)
+    ).scalars()
+    lines = [document_line(d.kind, d.title, d.uploaded_at.date().isoformat()) for d in rows]
+    return Section(_("Documents"), lines=lines) if lines else None
+
+
 def visible_for_referral(referral: Referral) -> frozenset[str]:
     fields = set(access.ALWAYS_VISIBLE)
     for scope in referral.field_scope or ():
@@ -238,6 +259,9 @@ def _for_partner(case: Case, referral_id: uuid.UUID | None, on: date) -> Summary
             sections.append(profile)
     if "shared_notes" in visible:
         sections.append(shared_notes_section(case, rules, referral.to_org_id))
+    shared_documents = documents_section(case, visible)
+    if shared_documents is not None:
+        sections.append(shared_documents)
     if referral.message:
         sections.append(
             Section(_("Referral"), texts=[Line(_("Message"), masking.mask_text(str(referral.message), rules) or "")])
@@ -292,6 +316,9 @@ def _for_victim(case: Case, on: date) -> Summary:
     notes = Section(_("Notes"))
     for item in record["notes"]:
         notes.texts.append(Line(item["created_at"][:10], item.get("body") or ""))
-    sections += [s for s in (services, consents, referrals, notes) if s.texts]
+    documents = Section(_("Documents"))
+    for item in record["documents"]:
+        documents.lines.append(document_line(item["kind"], item.get("title"), item["uploaded_at"][:10]))
+    sections += [s for s in (services, consents, referrals, notes, documents) if s.texts or s.lines]
     basis = _("A copy for the person of everything held about them.")
     return Summary("victim", str(RECIPIENTS.label("victim")), case.reference, on, basis, sections)

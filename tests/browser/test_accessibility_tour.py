@@ -4,6 +4,7 @@ on every document a browser test opens: see conftest.py). Nothing scrolls sidewa
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -20,6 +21,8 @@ def world(app, make_org, make_user, make_case, make_consent, make_referral):
     from casework.auth.models import User
     from casework.cases.models import Case
     from casework.db import session
+    from casework.documents import services as documents
+    from casework.documents.store import store_for
 
     lead = make_org("Lead agency")
     partner_org = make_org("Partner NGO", kind="partner_ngo")
@@ -40,17 +43,38 @@ def world(app, make_org, make_user, make_case, make_consent, make_referral):
         profile={"exploitation_types": frozenset({"forced_labour"})},
     )
     make_consent(case, "assistance")
-    referral = make_referral(case, partner_org, scope=("given_name", "age", "needs"), status="accepted")
+    referral = make_referral(
+        case, partner_org, scope=("given_name", "age", "needs", "documents_photo"), status="accepted"
+    )
     with app.test_request_context():
         user = session.get(User, people["caseworker"].id)
         grant = access.grant_for(user, session.get(Case, case.id))
         service = assistance.create_service(grant, "shelter", {"status": "in_progress", "started_on": date(2025, 3, 1)})
+        document = documents.upload(
+            grant,
+            kind="photo",
+            title="Photo at registration",
+            source=io.BytesIO(_png()),
+            filename="photo.png",
+            attachment=documents.Attachment(),
+            store=store_for(app),
+            max_bytes=1024 * 1024,
+        )
         session.commit()
         service_id = service.id
-    return people, case, referral, service_id
+        document_id = document.id
+    return people, case, referral, service_id, document_id
 
 
-def pages_of(role: str, case, referral, service_id) -> list[str]:
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (600, 400), (40, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
     staff = [
         "/reports/",
         "/cases/",
@@ -68,6 +92,11 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
         f"/cases/{case.id}/assistance/shelter/new",
         f"/assistance/{service_id}",
         f"/assistance/{service_id}/edit",
+        f"/cases/{case.id}/documents",
+        f"/cases/{case.id}/documents/new",
+        f"/documents/{document_id}",
+        f"/documents/{document_id}/replace",
+        f"/documents/{document_id}/delete",
         "/auth/password",
     ]
     return {
@@ -82,6 +111,7 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
         "partner": [
             "/partners/portal", "/partners/portal?status=accepted", "/partners/services",
             f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
+            f"/cases/{case.id}/documents", f"/documents/{document_id}",
         ],
     }[role]  # fmt: skip
 
@@ -101,16 +131,16 @@ def pages_of(role: str, case, referral, service_id) -> list[str]:
     ],
 )
 def test_every_page_of_a_role_is_accessible_and_fits(browsing, sign_in, world, role, locale, width):
-    people, case, referral, service_id = world
+    people, case, referral, service_id, document_id = world
     page = browsing.new_page(locale=locale, width=width)
     sign_in(page, people[role])
     sideways = []
-    for path in pages_of(role, case, referral, service_id):
+    for path in pages_of(role, case, referral, service_id, document_id):
         response = page.goto(path)
         assert response is not None and response.status == 200, f"{path}: {response and response.status}"
         assert page.get_attribute("html", "lang") == locale[:2]
         if not page.evaluate(NO_SIDEWAYS_SCROLL):
             sideways.append(path)
     assert sideways == [], f"pages that scroll sideways at {width}px"
-    assert len(browsing.checked) >= len(pages_of(role, case, referral, service_id))
+    assert len(browsing.checked) >= len(pages_of(role, case, referral, service_id, document_id))
     browsing.assert_clean()

@@ -264,3 +264,15 @@ def test_the_case_file_shows_the_referrals_section(world, make_referral):
     page = world.client_for(world.caseworker).get(f"/cases/{world.case.id}").get_data(as_text=True)
     assert 'id="referrals"' in page and "Shelter Partner" in page
     assert 'id="consents"' in page
+
+
+def test_sharing_identity_or_travel_document_scans_needs_the_confirmation_too(world, make_consent):
+    make_consent(world.case, "referral_sharing", organisation=world.partner_org)
+    client = world.client_for(world.caseworker)
+    for scope in (["given_name", "documents_identity"], ["given_name", "documents_travel"]):
+        response = post_referral(world, client, field_scope=scope)
+        assert response.status_code == 400
+        assert "can locate or expose the person" in response.get_data(as_text=True)
+    assert count_referrals(world.app) == 0
+    scope = ["given_name", "documents_identity", "documents_medical"]
+    assert post_referral(world, client, field_scope=scope, confirm_sensitive="y").status_code == 302

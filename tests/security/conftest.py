@@ -3,7 +3,8 @@
 One app and one SQLite file per test module: organisations, one user per role, and one case
 per *case relation* (own organisation assigned / unassigned, another organisation, referred to
 the partner with or without an accepted, consented referral), each with one record of every
-kind a URL can name (service, follow-up, consent, referral, note). The database file is copied
+kind a URL can name (service, follow-up, consent, referral, note, document: a medical photo the
+partner's referral shares, beside an identity scan it does not). The database file is copied
 once as a template and restored after any request that may have changed it, and each test
 gets a fresh client carrying a session captured from a real sign-in: tests stay independent
 and cheap.
@@ -288,7 +289,7 @@ def _build(
                 to_org_id=to_org.id,
                 service_kind="reintegration",
                 consent_id=sharing.id,
-                field_scope=frozenset({"given_name", "age"}),
+                field_scope=frozenset({"given_name", "age", "documents_medical"}),
                 status="accepted" if accepted else "pending",
             )
             session.add(referral)
@@ -320,6 +321,8 @@ def _build(
             session.add(grant)
             session.flush()
             grant.reason = secret_value(relation, "break_glass_reason")
+            document = _store_document(case, "medical", "Medical photo", users["caseworker"])
+            _store_document(case, "identity_document", secret_value(relation, "document_title"), users["caseworker"])
             params[relation] = {
                 "case_id": str(case.id),
                 "service_id": str(service.id),
@@ -328,6 +331,7 @@ def _build(
                 "referral_id": str(referral.id),
                 "note_id": str(note.id),
                 "grant_id": str(grant.id),
+                "document_id": str(document.id),
                 "kind": "reintegration",
             }
             if relation == "erased":
@@ -349,6 +353,36 @@ def _build(
         common = {"org_id": str(orgs["partner2"].id)}
         session.commit()
         return {role: user.id for role, user in users.items()}, params, common, accounts, exports
+
+
+def _store_document(case: Any, kind: str, title: str, uploader: Any) -> Any:
+    """A document of the case, as the documents service would have stored it (a small PNG, so
+    that its preview opens too)."""
+    import io
+
+    from PIL import Image
+
+    from casework.crypto.chunks import seal_stream
+    from casework.documents.models import Document
+    from casework.documents.store import CHUNK_BYTES, store_for
+
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 0)).save(png, format="PNG")
+    content = png.getvalue()
+    document = Document(
+        case_id=case.id, kind=kind, content_type="image/png", uploaded_by_id=uploader.id, version=1, size=len(content)
+    )
+    document.case = case
+    session.add(document)
+    document.title = title
+    session.flush()
+    store = store_for()
+    for seq, sealed, _n in seal_stream(
+        case.data_key(), document.id, document.blob_id, io.BytesIO(content), CHUNK_BYTES
+    ):
+        store.put_chunk(document.blob_id, seq, sealed)
+        document.chunk_count = seq + 1
+    return document
 
 
 def _store_export_file(run: Any) -> None:
@@ -385,6 +419,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, keyring_file: Path) -> Itera
             "keyring_path": keyring_file,
             # The matrix sends hundreds of requests from one address: no throttling here.
             "login_ip_max_attempts": 1_000_000,
+            # Documents in the database file, which the world restores after every change.
+            "document_store": "database",
         }
     )
     app.test_client_class = CaseworkClient

@@ -32,7 +32,8 @@ def hidden_values(role: str) -> dict[str, str]:
         partner_sees_scope = role == "partner" and role in READERS[relation]
         if not partner_sees_scope:
             hidden[given_name(relation)] = f"{relation}.given_name"
-        for name in (*SECRET_FIELDS, "note_body", "consent_notes", "break_glass_reason"):
+        # (document_title: the identity scan, which the partner's referral does not share)
+        for name in (*SECRET_FIELDS, "note_body", "consent_notes", "break_glass_reason", "document_title"):
             hidden[secret_value(relation, name)] = f"{relation}.{name}"
     if role != "supervisor" and role != "caseworker":
         hidden.update({form: "date_of_birth" for form in DATE_OF_BIRTH_FORMS})
