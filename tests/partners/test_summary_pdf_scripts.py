@@ -156,3 +156,15 @@ def test_an_arabic_summary_reads_right_to_left(app):
     label = next(x0 for text, x0, _x1 in lines if text == "Latin")
     value = next(x0 for text, x0, _x1 in lines if text == "Maria Lopez")
     assert label > value, lines  # the label column is on the right
+
+
+def test_a_russian_summary_reads_back_in_cyrillic(app):
+    from flask_babel import force_locale
+
+    from casework.partners import pdf
+
+    summary = a_summary({"Latin": "Maria Lopez"})
+    with app.test_request_context(), force_locale("ru"):
+        data = pdf.render(summary)
+        title = pdf._("Case summary %(reference)s", reference=summary.reference)
+    assert title.startswith("Сводка") and reads_back(extracted_lines(data), title, False) == 1
