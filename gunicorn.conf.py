@@ -65,6 +65,13 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signatur
     watcher = get_watcher(worker.wsgi)
     if watcher is not None:
         watcher.start()
+    # The audit sequencer thread: integrates appended events while this worker holds the
+    # deployment's lease (casework.audit.sequencer), stands by otherwise.
+    from casework.audit.sequencer import get_sequencer
+
+    sequencer = get_sequencer(worker.wsgi)
+    if sequencer is not None:
+        sequencer.start()
     # The app and its modules stay for the worker's life: take them out of the cyclic
     # collector's reach, so that a full collection (which stops every thread of the worker)
     # scans only what came after. In-process, 500 case files: one full
@@ -80,3 +87,6 @@ def worker_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signa
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "extensions"):
         stop_watcher(app)
+        from casework.audit.sequencer import stop_sequencer
+
+        stop_sequencer(app)

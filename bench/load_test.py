@@ -78,6 +78,7 @@ def production_env(url: str, keyring: Path, extra: dict[str, str] | None = None)
         CASEWORK_DATABASE_URL=url,
         CASEWORK_SECRET_KEY=secrets.token_urlsafe(48),
         CASEWORK_KEYRING=str(keyring),
+        CASEWORK_AUDIT_ANCHOR=str(keyring.parent / "audit-anchor.log"),
         PATH=f"{BIN}:{os.environ.get('PATH', '')}",
     )
     env.update(extra or {})

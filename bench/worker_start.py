@@ -136,6 +136,7 @@ def main() -> int:
         CASEWORK_DATABASE_URL=url,
         CASEWORK_SECRET_KEY="worker-start-bench-" + "x" * 40,
         CASEWORK_KEYRING=str(keyring),
+        CASEWORK_AUDIT_ANCHOR=str(directory / "audit-anchor.log"),
         PATH=f"{BIN}:{env.get('PATH', '')}",
         FLASK_APP="wsgi",
     )

@@ -25,6 +25,8 @@ FEATURES = (
     "reports",
     "notifications",
     "documents",
+    "plans",
+    "assessments",
 )
 
 
@@ -70,6 +72,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     from casework.crypto import watch
 
     watch.init_app(app, keyring, cfg.keyring_poll_seconds, cfg.node_name)
+    from casework.audit import sequencer
+
+    sequencer.init_app(app)
 
     from casework import i18n, security, web
 

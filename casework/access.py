@@ -63,6 +63,7 @@ class Permission(StrEnum):
     CASE_BREAK_GLASS = "case.break_glass"  # ask for emergency access to another organisation's case
     BREAK_GLASS_END = "case.break_glass_end"  # end an emergency access to the case
     CASE_AUDIT_VIEW = "case.audit_view"
+    PLAN_APPROVE = "plan.approve"  # approve (or send back) a review of the case plan or a closure
     SERVICE_RECORD = "service.record"
     SERVICE_REOPEN = "service.reopen"  # move a provided/declined service back to an open status
     CONSENT_RECORD = "consent.record"
@@ -103,6 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CASE_BREAK_GLASS,
             P.BREAK_GLASS_END,
             P.CASE_AUDIT_VIEW,
+            P.PLAN_APPROVE,
             P.SERVICE_RECORD,
             P.SERVICE_REOPEN,
             P.CONSENT_RECORD,
@@ -142,8 +144,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 CASE_PERMISSIONS = frozenset(
     {
         P.CASE_READ, P.CASE_FILE, P.CASE_EDIT, P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE, P.BREAK_GLASS_END,
-        P.CASE_AUDIT_VIEW, P.SERVICE_RECORD, P.SERVICE_REOPEN, P.CONSENT_RECORD, P.CONSENT_OVERRIDE,
-        P.REFERRAL_CREATE, P.REFERRAL_RESPOND, P.NOTE_ADD, P.PARTNER_NOTE_ADD, P.SUMMARY_PRINT,
+        P.CASE_AUDIT_VIEW, P.PLAN_APPROVE, P.SERVICE_RECORD, P.SERVICE_REOPEN, P.CONSENT_RECORD,
+        P.CONSENT_OVERRIDE, P.REFERRAL_CREATE, P.REFERRAL_RESPOND, P.NOTE_ADD, P.PARTNER_NOTE_ADD, P.SUMMARY_PRINT,
         P.DOCUMENT_MANAGE,
     }
 )  # fmt: skip
@@ -176,7 +178,7 @@ _OWNER_WORK = frozenset(
 )  # fmt: skip
 _SUPERVISION = frozenset(
     {P.CASE_ASSIGN, P.CASE_CLOSE, P.CASE_ERASE, P.BREAK_GLASS_END, P.CASE_AUDIT_VIEW, P.SERVICE_REOPEN,
-     P.CONSENT_OVERRIDE}
+     P.CONSENT_OVERRIDE, P.PLAN_APPROVE}
 )  # fmt: skip
 #: THE table: what each relation allows in each state of the case. Permission on a case =
 #: ROLE_PERMISSIONS[role] ∩ RELATION_PERMISSIONS[(relation, state)]; a pair that is not here
@@ -265,6 +267,8 @@ ALL_CASE_FIELDS = (
         "profile",
         "shared_notes",
         "needs",
+        "plan",
+        "assessments",
     }
 )
 
@@ -285,6 +289,9 @@ SCOPE_TO_FIELDS: dict[str, frozenset[str]] = {
     "trafficking_profile": frozenset({"profile", "country_of_exploitation"}),
     "case_notes_shared": frozenset({"shared_notes"}),
     **{scope: frozenset({document_field(kind)}) for kind, scope in DOCUMENT_KIND_SCOPES.items()},
+    # Not shared unless the referral says so: the plan's goals, the assessments' results.
+    "case_plan": frozenset({"plan"}),
+    "assessments": frozenset({"assessments"}),
 }
 
 

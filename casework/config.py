@@ -35,6 +35,9 @@ class Config:
     database_url: str
     secret_key: str
     keyring_path: Path
+    # The audit log's anchor: an append-only file outside the database and its backups, where
+    # the sequencer appends every signed checkpoint (CASEWORK_AUDIT_ANCHOR).
+    audit_anchor_path: Path = Path("audit-anchor.log")
     # Argon2id cost: the defaults follow OWASP's recommendation; tests use a cheap setting.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -65,6 +68,13 @@ class Config:
     # shares it) or "auto" (the database on PostgreSQL, files on SQLite).
     document_max_bytes: int = 25 * 1024 * 1024
     document_store: str = "auto"
+    # The audit sequencer thread in each app process (works only while it holds the lease):
+    # off in tests, which call casework.audit.sequencer.integrate_pending() themselves.
+    audit_sequencer: bool = True
+    # Also send every checkpoint to syslog (CASEWORK_AUDIT_SYSLOG: a socket path such as
+    # /dev/log, or host:port over UDP), a second anchor the database's writer cannot rewrite.
+    audit_syslog: str | None = None
+    audit_sequencer_interval: float = 1.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,6 +106,7 @@ class Config:
         database_url = overrides.pop("database_url", None) or env_vars.get("CASEWORK_DATABASE_URL")
         secret_key = overrides.pop("secret_key", None) or env_vars.get("CASEWORK_SECRET_KEY")
         keyring = overrides.pop("keyring_path", None) or env_vars.get("CASEWORK_KEYRING")
+        anchor = overrides.pop("audit_anchor_path", None) or env_vars.get("CASEWORK_AUDIT_ANCHOR")
 
         if env == "production":
             missing = [
@@ -104,6 +115,7 @@ class Config:
                     ("CASEWORK_DATABASE_URL", database_url),
                     ("CASEWORK_SECRET_KEY", secret_key),
                     ("CASEWORK_KEYRING", keyring),
+                    ("CASEWORK_AUDIT_ANCHOR", anchor),
                 )
                 if not value
             ]
@@ -111,7 +123,7 @@ class Config:
                 raise ConfigError(
                     "production start refused: set " + ", ".join(missing) + " (no defaults in production)"
                 )
-            if secret_key is None or keyring is None:  # unreachable: narrowed for the type checker
+            if secret_key is None or keyring is None or anchor is None:  # unreachable: for the type checker
                 raise ConfigError("production start refused: missing secret")
             if len(secret_key) < 32:
                 raise ConfigError("CASEWORK_SECRET_KEY must be at least 32 characters")
@@ -128,8 +140,14 @@ class Config:
                 secret_key = _instance_secret(instance_path / "secret_key")
             if not keyring:
                 keyring = str(instance_path / "keyring.json")
+            if not anchor:
+                anchor = str(instance_path / "audit-anchor.log")
 
-        bools = {"secure_cookies": "CASEWORK_SECURE_COOKIES", "sql_echo": "CASEWORK_SQL_ECHO"}
+        bools = {
+            "secure_cookies": "CASEWORK_SECURE_COOKIES",
+            "sql_echo": "CASEWORK_SQL_ECHO",
+            "audit_sequencer": "CASEWORK_AUDIT_SEQUENCER",
+        }
         for name, var in bools.items():
             if name not in overrides and var in env_vars:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
@@ -145,6 +163,8 @@ class Config:
         if int(overrides.get("break_glass_daily_cap", 1)) < 0:
             raise ConfigError("CASEWORK_BREAK_GLASS_DAILY_CAP cannot be negative")
         _document_settings(env_vars, overrides)
+        if "audit_syslog" not in overrides and env_vars.get("CASEWORK_AUDIT_SYSLOG"):
+            overrides["audit_syslog"] = env_vars["CASEWORK_AUDIT_SYSLOG"]
         if "proxy_hops" not in overrides and "CASEWORK_PROXY_HOPS" in env_vars:
             overrides["proxy_hops"] = env_vars["CASEWORK_PROXY_HOPS"]
         if "proxy_hops" in overrides:
@@ -160,6 +180,7 @@ class Config:
             database_url=database_url,
             secret_key=secret_key,
             keyring_path=Path(keyring),
+            audit_anchor_path=Path(str(anchor)),
             **overrides,
         )
 

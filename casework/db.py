@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, Executable, MetaData, Row, TypeDecorator, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -323,8 +323,27 @@ def separate_session() -> Iterator[Session]:
         own.close()
 
 
+def execute_now(statement: Executable) -> tuple[list[Row[Any]], int]:
+    """Run one write ``statement`` in a transaction of its own, committed at once, whatever becomes
+    of the request; its rows (RETURNING) and row count.
+
+    For counters that concurrent requests must see at once (sign-in attempts). While the
+    request's session has written nothing it carries the statement and commits (one connection
+    per request: a second one per request would let a burst empty the pool, each request holding
+    one connection while it waits for another); otherwise a separate session does."""
+    if is_clean(session):
+        result = session.execute(statement)
+        rows, count = (list(result.all()) if result.returns_rows else []), result.rowcount
+        session.commit()
+        return rows, count
+    with separate_session() as own:
+        result = own.execute(statement)
+        return (list(result.all()) if result.returns_rows else []), result.rowcount
+
+
 def import_all_models() -> None:
     """Import every feature's models so that ``Base.metadata`` is complete (Alembic, tests)."""
+    from casework.assessments import models as _assessments  # noqa: F401
     from casework.assistance import models as _assistance  # noqa: F401
     from casework.audit import models as _audit  # noqa: F401
     from casework.auth import models as _auth  # noqa: F401
@@ -336,3 +355,5 @@ def import_all_models() -> None:
     from casework.exports import storage as _export_storage  # noqa: F401
     from casework.notifications import models as _notifications  # noqa: F401
     from casework.partners import models as _partners  # noqa: F401
+    from casework.plans import models as _plans  # noqa: F401
+    from casework.tasks import models as _tasks  # noqa: F401

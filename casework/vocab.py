@@ -541,6 +541,8 @@ REFERRAL_SCOPE_FIELDS = _list(
     ("documents_travel", _l("Documents: travel documents")),
     ("documents_photo", _l("Documents: photos")),
     ("documents_other", _l("Documents: other")),
+    ("case_plan", _l("Case plan goals")),
+    ("assessments", _l("Assessments (scores, risk level, safety plan)")),
 )
 
 # kinds of document kept on a case (casework.documents)
@@ -553,6 +555,113 @@ DOCUMENT_KINDS = _list(
     ("travel", _l("Travel document")),
     ("photo", _l("Photo")),
     ("other", _l("Other document")),
+)
+
+# --- Case plan (HTCDS support plan) --------------------------------------------------
+
+PLAN_DOMAINS = _list(
+    "plan_domains",
+    ("safety", _l("Safety")),
+    ("health", _l("Health")),
+    ("legal_status", _l("Legal status")),
+    ("housing", _l("Housing")),
+    ("income", _l("Income")),
+    ("family", _l("Family")),
+    ("return_reintegration", _l("Return and reintegration")),
+)
+
+PLAN_GOAL_STATUSES = _list(
+    "plan_goal_statuses",
+    ("open", _l("Open")),
+    ("in_progress", _l("In progress")),
+    ("achieved", _l("Achieved")),
+    ("dropped", _l("No longer pursued")),
+)
+
+APPROVAL_KINDS = _list(
+    "approval_kinds",
+    ("plan_review", _l("Review of the case plan")),
+    ("closure", _l("Closure of the case")),
+)
+
+APPROVAL_STATUSES = _list(
+    "approval_statuses",
+    ("pending", _l("Waiting for a supervisor")),
+    ("approved", _l("Approved")),
+    ("rejected", _l("Sent back")),
+)
+
+# --- Assessments ---------------------------------------------------------------------
+
+ASSESSMENT_KINDS = _list(
+    "assessment_kinds",
+    ("needs_vulnerability", _l("Needs and vulnerability assessment")),
+    ("risk_safety", _l("Risk and safety assessment")),
+    ("screening", _l("Identification and screening interview")),
+)
+
+# The score of an item of a scored instrument is its index here: 0 to 3.
+ASSESSMENT_SCORES = _list(
+    "assessment_scores",
+    ("none", _l("0: no need or risk")),
+    ("mild", _l("1: mild")),
+    ("moderate", _l("2: moderate")),
+    ("severe", _l("3: severe")),
+)
+
+NEEDS_ITEMS = _list(
+    "needs_items",
+    ("safety", _l("Safety")),
+    ("physical_health", _l("Physical health")),
+    ("mental_health", _l("Mental health")),
+    ("legal_status", _l("Legal status and documents")),
+    ("housing", _l("Housing")),
+    ("income", _l("Income and livelihood")),
+    ("family", _l("Family and social support")),
+    ("education", _l("Education and skills")),
+)
+
+RISK_ITEMS = _list(
+    "risk_items",
+    ("trafficker_contact", _l("Contact with the traffickers or their network")),
+    ("threats_to_person", _l("Threats or violence against the person")),
+    ("threats_to_family", _l("Threats against family members")),
+    ("debt", _l("Debt owed to the traffickers")),
+    ("unsafe_accommodation", _l("Unsafe or unstable accommodation")),
+    ("retrafficking", _l("Risk of being trafficked again")),
+    ("self_harm", _l("Risk of self-harm")),
+    ("known_location", _l("Whereabouts known to the exploiters")),
+)
+
+# HTCDS identification/screening interview: indicators asked, each answered below.
+SCREENING_INDICATORS = _list(
+    "screening_indicators",
+    ("deceptive_recruitment", _l("Deceived about the work or its conditions")),
+    ("documents_withheld", _l("Identity documents withheld by someone else")),
+    ("movement_restricted", _l("Freedom of movement restricted")),
+    ("threats_or_violence", _l("Threats or violence")),
+    ("debt_bondage", _l("Debt used to force work")),
+    ("wages_withheld", _l("Wages withheld or not paid")),
+    ("excessive_hours", _l("Excessive working hours")),
+    ("forced_sexual_services", _l("Forced to provide sexual services")),
+    ("isolation", _l("Isolated from family or community")),
+    ("minor", _l("Under 18 when exploited")),
+)
+
+SCREENING_ANSWERS = _list(
+    "screening_answers",
+    ("yes", _l("Yes")),
+    ("no", _l("No")),
+    ("unknown", _l("Not known")),
+    ("declined", _l("Did not want to answer")),
+)
+
+SCREENING_OUTCOMES = _list(
+    "screening_outcomes",
+    ("presumed_victim", _l("Presumed victim of trafficking")),
+    ("not_a_victim", _l("Not a victim of trafficking")),
+    ("further_assessment", _l("Further assessment needed")),
+    ("referred_elsewhere", _l("Referred to another service")),
 )
 
 ORGANISATION_KINDS = _list(
@@ -722,6 +831,34 @@ def m49_subregion(country: str) -> str | None:
     return _M49_OF.get(country)
 
 
+# tasks (casework.tasks): what a task is about. The first codes are typed by caseworkers; the
+# ``deadline_*`` codes name deadlines derived from dates already recorded (never typed twice).
+TASK_TITLES = _list(
+    "task_titles",
+    ("call_person", _l("Call the person")),
+    ("visit", _l("Visit")),
+    ("accompany_appointment", _l("Accompany to an appointment")),
+    ("collect_documents", _l("Collect documents")),
+    ("renew_permit", _l("Renew the residence permit")),
+    ("prepare_hearing", _l("Prepare for a hearing")),
+    ("update_assessment", _l("Update the assessment")),
+    ("review_case", _l("Review the case")),
+    ("follow_up_referral", _l("Follow up a referral")),
+    ("other", _l("Other (describe)")),
+    ("deadline_permit_expiry", _l("Residence permit expires")),
+    ("deadline_medical_follow_up", _l("Medical follow-up due")),
+    ("deadline_return_travel", _l("Return travel date")),
+    ("deadline_consent_expiry", _l("Consent expires")),
+    ("deadline_referral_unanswered", _l("Referral not answered")),
+)
+TASK_STATUSES = _list(
+    "task_statuses",
+    ("open", _l("Open")),
+    ("done", _l("Done")),
+    ("cancelled", _l("Cancelled")),
+)
+
+
 # --- Registry and derived CTDC values ---------------------------------------------
 
 ALL_LISTS: dict[str, CodeList] = {
@@ -758,8 +895,21 @@ ALL_LISTS: dict[str, CodeList] = {
         REFERRAL_SCOPE_FIELDS,
         ERASURE_REASONS,
         DOCUMENT_KINDS,
+        TASK_TITLES,
+        TASK_STATUSES,
         ORGANISATION_KINDS,
         ROLES,
+        PLAN_DOMAINS,
+        PLAN_GOAL_STATUSES,
+        APPROVAL_KINDS,
+        APPROVAL_STATUSES,
+        ASSESSMENT_KINDS,
+        ASSESSMENT_SCORES,
+        NEEDS_ITEMS,
+        RISK_ITEMS,
+        SCREENING_INDICATORS,
+        SCREENING_ANSWERS,
+        SCREENING_OUTCOMES,
         LANGUAGES,
         COUNTRIES,
     )

@@ -38,6 +38,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_time_cost": 1,
     "argon2_memory_kib": 8,
     "argon2_parallelism": 1,
+    # No sequencer thread racing the tests: they integrate with integrate_pending() themselves.
+    "audit_sequencer": False,
 }
 
 
@@ -188,10 +190,12 @@ def make_app(
         return app
 
     yield build
+    from casework.audit.sequencer import stop_sequencer
     from casework.crypto.watch import stop_watcher
 
     for app in apps:
         stop_watcher(app)  # a test that started a keyring watcher thread: stop it first
+        stop_sequencer(app)
         get_db(app).engine.dispose()
 
 

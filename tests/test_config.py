@@ -11,7 +11,7 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path):
     with pytest.raises(ConfigError) as excinfo:
         create_app({"env": "production", "instance_path": tmp_path})
     message = str(excinfo.value)
-    for name in ("CASEWORK_DATABASE_URL", "CASEWORK_SECRET_KEY", "CASEWORK_KEYRING"):
+    for name in ("CASEWORK_DATABASE_URL", "CASEWORK_SECRET_KEY", "CASEWORK_KEYRING", "CASEWORK_AUDIT_ANCHOR"):
         assert name in message
 
 
@@ -26,6 +26,7 @@ def test_production_refuses_a_short_secret(tmp_path: Path):
                 "CASEWORK_DATABASE_URL": "sqlite://",
                 "CASEWORK_SECRET_KEY": "short",
                 "CASEWORK_KEYRING": str(keyring),
+                "CASEWORK_AUDIT_ANCHOR": str(tmp_path / "anchor.log"),
             },
         )
 
@@ -39,6 +40,7 @@ def test_production_refuses_a_missing_keyring_file(tmp_path: Path):
                 "CASEWORK_DATABASE_URL": "sqlite://",
                 "CASEWORK_SECRET_KEY": "x" * 40,
                 "CASEWORK_KEYRING": str(tmp_path / "missing.json"),
+                "CASEWORK_AUDIT_ANCHOR": str(tmp_path / "anchor.log"),
             },
         )
 
@@ -54,6 +56,7 @@ def test_production_does_not_create_a_keyring(tmp_path: Path):
                 "CASEWORK_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
                 "CASEWORK_SECRET_KEY": "x" * 40,
                 "CASEWORK_KEYRING": str(keyring),
+                "CASEWORK_AUDIT_ANCHOR": str(tmp_path / "anchor.log"),
             },
         )
     )
@@ -91,6 +94,7 @@ def _production(tmp_path: Path, **extra: str) -> Config:
         "CASEWORK_DATABASE_URL": "sqlite://",
         "CASEWORK_SECRET_KEY": "x" * 40,
         "CASEWORK_KEYRING": str(keyring),
+        "CASEWORK_AUDIT_ANCHOR": str(tmp_path / "anchor.log"),
         **extra,
     }
     return Config.from_env(tmp_path, environ=environ)

@@ -43,6 +43,7 @@ def _serve(release: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess[s
         "CASEWORK_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
         "CASEWORK_SECRET_KEY": "x" * 40,
         "CASEWORK_KEYRING": str(tmp_path / "no-keyring.json"),
+        "CASEWORK_AUDIT_ANCHOR": str(tmp_path / "anchor.log"),
         "HOME": str(tmp_path),
     }
     result = subprocess.run(  # noqa: S603 - our own script

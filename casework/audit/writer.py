@@ -1,9 +1,12 @@
-"""Writing audit events into the HMAC chain.
+"""Writing audit events: one INSERT per event, with its own MAC, taking no lock others wait on.
 
-Each event's MAC covers its canonical content and the previous event's MAC, under the audit
-key from the keyring (outside the database), so a row changed, deleted or inserted by SQL
-breaks the chain at that point. Appends lock the single chain-head row, so concurrent workers
-extend the chain one at a time.
+Each event's MAC covers its canonical content and a random nonce, under the audit key from the
+keyring (outside the database), so a row changed or forged by SQL no longer verifies, and a
+copied row collides with the original on the unique MAC. The sequencer (casework.audit.sequencer)
+integrates appended events into a Merkle tree within a second or two and anchors signed
+checkpoints outside the database, which is what shows rows deleted, a cut-off end, a wiped log
+or an older copy of the database put back. Events written before the tree (an HMAC chain)
+keep their chain MACs: see :func:`legacy_canonical`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import uuid
 from datetime import datetime
 from types import SimpleNamespace
@@ -18,23 +22,20 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from casework.audit.models import AuditChainHead, AuditEvent
+from casework.audit.models import AuditEvent
 from casework.crypto import get_keyring
 from casework.db import is_clean, separate_session, session, utcnow
 
 GENESIS_MAC = "0" * 64
 _FORBIDDEN_DETAIL_KEYS = frozenset({"name", "given_name", "family_name", "email", "phone", "address", "body"})
+_MAC_VERSION = "casework-audit-event-v2"
 
 
-def canonical(event: Any) -> bytes:
-    """The bytes a MAC covers: every column but the MAC itself, in a fixed order (``event`` is
-    an AuditEvent row or anything with the same attributes)."""
-    fields = [
-        str(event.id),
+def _content(event: Any) -> list[str]:
+    return [
         _iso(event.occurred_at),
         str(event.actor_id or ""),
         str(event.actor_org_id or ""),
@@ -46,9 +47,23 @@ def canonical(event: Any) -> bytes:
         str(event.case_id or ""),
         json.dumps(event.details or {}, sort_keys=True, separators=(",", ":")),
         event.remote_addr or "",
-        event.prev_mac,
     ]
-    return "\x1f".join(fields).encode()
+
+
+def canonical(event: Any) -> bytes:
+    """The bytes an event's MAC covers (``event`` is an AuditEvent row or anything with the same
+    attributes): every column but the id, the MAC and the tree position, and its nonce. The id
+    is left out because the database assigns it in the same INSERT; the Merkle leaf binds it."""
+    if event.prev_mac is not None:
+        return legacy_canonical(event)
+    return "\x1f".join([_MAC_VERSION, *_content(event), event.nonce or ""]).encode()
+
+
+def legacy_canonical(event: Any) -> bytes:
+    """What the MAC of an event of the former HMAC chain covers: its id, content and the
+    previous event's MAC."""
+    content = _content(event)
+    return "\x1f".join([str(event.id), *content, event.prev_mac]).encode()
 
 
 def _iso(moment: datetime) -> str:
@@ -60,7 +75,6 @@ def compute_mac(event: Any, key: bytes) -> str:
 
 
 _EVENTS = AuditEvent.__table__
-_HEAD = AuditChainHead.__table__
 
 
 def record(
@@ -75,12 +89,12 @@ def record(
     actor: Any = None,
     db: Session | None = None,
 ) -> int:
-    """Append an event to the chain in ``db`` (the request's session by default); returns its id.
+    """Append an event to the log in ``db`` (the request's session by default); returns its id.
 
     ``details`` must hold ids, codes and counts only; raises ValueError on a key that would
-    carry victim data. The event commits or rolls back with the caller's transaction. Plain
-    SQL statements, not ORM objects: this runs on every page that shows a case, and the chain
-    head stays locked from the SELECT ... FOR UPDATE to the caller's commit.
+    carry victim data. The event commits or rolls back with the caller's transaction. One plain
+    INSERT (this runs on every page that shows a case) that locks nothing another append waits
+    for: the sequencer gives the event its place in the tree after it commits.
     """
     if details and _FORBIDDEN_DETAIL_KEYS & set(details):
         raise ValueError("audit details must not carry personal data")
@@ -89,65 +103,23 @@ def record(
         target_type = target_type or type(target).__name__
         target_id = target_id or str(target.id)
     actor = actor if actor is not None else _current_actor()
-    # Everything but the event's place in the chain is prepared before the head is locked: every
-    # other append in the deployment waits from the SELECT ... FOR UPDATE to this transaction's
-    # commit, so that window holds no statement building, only the MAC and one round trip.
-    event = SimpleNamespace(
-        id=None,
-        occurred_at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_org_id=getattr(actor, "organisation_id", None),
-        actor_role=getattr(actor, "role", None),
-        action=action,
-        outcome=outcome,
-        target_type=target_type,
-        target_id=target_id,
-        case_id=case_id,
-        details=details,
-        remote_addr=request.remote_addr if has_request_context() else None,
-        prev_mac=None,
-    )
-    audit_key = get_keyring().audit_key
-    dialect = db.get_bind().dialect.name
-    chained = {"id": bindparam("chain_id"), "prev_mac": bindparam("chain_prev_mac"), "mac": bindparam("chain_mac")}
-    append = insert(_EVENTS).values({**vars(event), **chained})
-    advance = (
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(last_event_id=bindparam("chain_id"), last_mac=bindparam("chain_mac"))
-    )
-    if dialect == "postgresql":
-        # One round trip while the head is locked: WITH appended AS (INSERT ...) UPDATE head.
-        advance = advance.add_cte(append.cte("appended"))
-    if dialect == "sqlite":
-        # SQLite ignores FOR UPDATE and pysqlite reads outside a transaction until the first
-        # write: take the database's write lock first (waits up to busy_timeout), or two
-        # concurrent appends read the same head and collide on the next event id.
-        db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(id=_HEAD.c.id))
-    locked_head = select(_HEAD.c.last_event_id, _HEAD.c.last_mac).where(_HEAD.c.id == 1).with_for_update()
-    head = db.execute(locked_head).one_or_none()
-    if head is None and dialect == "postgresql":
-        # The first events of a new deployment race to create the head (FOR UPDATE locks no
-        # row that does not exist yet): one creates it, the others wait for that transaction
-        # and then append after its event, instead of failing on the duplicate key.
-        genesis = pg_insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC)
-        db.execute(genesis.on_conflict_do_nothing(index_elements=[_HEAD.c.id]))
-        head = db.execute(locked_head).one()
-    if head is None:  # SQLite: this transaction already holds the database's write lock
-        db.execute(insert(_HEAD).values(id=1, last_event_id=0, last_mac=GENESIS_MAC))
-        last_event_id, last_mac = 0, GENESIS_MAC
-    else:
-        last_event_id, last_mac = head
-    event.id = last_event_id + 1
-    event.prev_mac = last_mac
-    event.mac = compute_mac(event, audit_key)
-    chain_values = {"chain_id": event.id, "chain_prev_mac": event.prev_mac, "chain_mac": event.mac}
-    if dialect == "postgresql":
-        db.execute(advance, chain_values)
-    else:
-        db.execute(append, chain_values)
-        db.execute(advance, chain_values)
-    return int(event.id)
+    values: dict[str, Any] = {
+        "occurred_at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_org_id": getattr(actor, "organisation_id", None),
+        "actor_role": getattr(actor, "role", None),
+        "action": action,
+        "outcome": outcome,
+        "target_type": target_type,
+        "target_id": target_id,
+        "case_id": case_id,
+        "details": details,
+        "remote_addr": request.remote_addr if has_request_context() else None,
+        "prev_mac": None,
+        "nonce": secrets.token_hex(16),
+    }
+    values["mac"] = compute_mac(SimpleNamespace(**values), get_keyring().audit_key)
+    return int(db.execute(insert(_EVENTS).values(values).returning(_EVENTS.c.id)).scalar_one())
 
 
 def record_now(action: str, **kwargs: Any) -> None:

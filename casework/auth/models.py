@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, ScalarSelect, String, select
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, ScalarSelect, String, select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
 from casework.crypto import TEXT, DataKeyOwner, EncryptedField
@@ -107,12 +107,24 @@ def _names_by_id(
     return dict(session.execute(select(id_column, name_column).where(id_column.in_(wanted))).all())  # type: ignore[arg-type]
 
 
-class LoginAttempt(Base):
-    """Failed sign-ins by source address, kept in the database so that throttling holds
-    across every worker process and host."""
+class LoginThrottle(Base):
+    """Sign-in attempts by source address in the current window, one row per address, counted
+    in SQL (``attempts = attempts + 1 ... RETURNING``) before the attempt is checked, so that
+    concurrent requests from every worker and host cannot exceed the limit between them."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "login_throttles"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the address
-    attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # HMAC of the address
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TotpUsedStep(Base):
+    """A TOTP time step accepted for a user. The primary key makes a code single-use even when
+    it is sent many times at once: only one transaction can insert (user, step)."""
+
+    __tablename__ = "totp_used_steps"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -82,22 +82,22 @@ def two_factor() -> str | Response:
     status = 200
     if form.validate_on_submit():
         try:
-            services.check_throttle(request.remote_addr)
+            passed = services.check_second_factor(user, form.code.data or "", request.remote_addr)
         except services.LoginThrottled:
             session.commit()
             flash(_("Too many failed sign-ins from this network. Wait a few minutes and try again."), "error")
             return render_template("auth/two_factor.html", form=form), 429
-        if services.verify_totp(user, form.code.data or ""):
+        except services.AccountLocked:
+            session.commit()
+            flask_session.clear()
+            flash(str(GENERIC_FAILURE), "error")
+            return redirect(url_for("auth.login"))
+        if passed:
             services.complete_login(user)
             session.commit()
             sessions.start_session(user)
             return redirect(_safe_next(request.args.get("next")))
-        services.second_factor_failed(user, request.remote_addr)
         session.commit()
-        if services.is_locked(user):
-            flask_session.clear()
-            flash(str(GENERIC_FAILURE), "error")
-            return redirect(url_for("auth.login"))
         flash(_("That code is not valid (or was already used). Wait for the next code and try again."), "error")
         status = 401
     elif request.method == "POST":
@@ -147,7 +147,18 @@ def change_password() -> str | Response:
         try:
             # The policy with the account's context words (e-mail, name, organisation) first.
             passwords.check_policy(form.new_password.data or "", passwords.context_for(user))
-            services.change_password(user, form.current_password.data or "", form.new_password.data or "")
+            services.change_password(
+                user, form.current_password.data or "", form.new_password.data or "", request.remote_addr
+            )
+        except services.LoginThrottled:
+            session.commit()
+            flash(_("Too many failed sign-ins from this network. Wait a few minutes and try again."), "error")
+            return render_template("auth/change_password.html", form=form), 429
+        except services.AccountLocked:
+            session.commit()  # the failure and the lock stay on record
+            sessions.end_session()
+            flash(str(GENERIC_FAILURE), "error")
+            return redirect(url_for("auth.login"))
         except services.LoginRefused:
             session.commit()
             form.current_password.errors = [_("The current password is incorrect.")]

@@ -21,6 +21,8 @@ from casework.auth.models import Organisation, User, display_name_of
 from casework.cases import forms
 from casework.cases.models import Case, CaseNote
 from casework.cases.services import assignable_users
+from casework.cases.summary import summary_header
+from casework.cases.tabs import DEFAULT_TAB, TABS, tab_of
 from casework.db import session
 
 
@@ -77,14 +79,17 @@ def assign_choices(case: Case) -> list[tuple[str, str]]:
     return [(str(user.id), user.display_name) for user in assignable_users(case.owner_org_id)]
 
 
-def case_file_context(grant: access.CaseGrant, **form_overrides: Any) -> dict[str, Any]:
-    """Template context of cases/view.html; ``form_overrides`` carry forms being re-shown
-    with their errors (note_form, assign_form, close_form, reopen_form). Raises (403) unless
-    the grant allows the case file."""
+def case_file_context(grant: access.CaseGrant, tab: str = DEFAULT_TAB, **form_overrides: Any) -> dict[str, Any]:
+    """Template context of cases/view.html at ``tab``; ``form_overrides`` carry forms being
+    re-shown with their errors (note_form, assign_form, close_form, reopen_form). Raises (403)
+    unless the grant allows the case file."""
     grant.require(Permission.CASE_FILE)
     case, user = grant.case, grant.user
     version = str(case.version_id)
     context: dict[str, Any] = {
+        "tab": tab_of(tab),
+        "tabs": TABS,
+        "summary": summary_header(grant),
         "case": grant.view,
         "case_id": case.id,
         "staff": True,
@@ -94,7 +99,7 @@ def case_file_context(grant: access.CaseGrant, **form_overrides: Any) -> dict[st
         "may_assign": grant.allows(Permission.CASE_ASSIGN),
         "may_audit": grant.allows(Permission.CASE_AUDIT_VIEW),
         "break_glass_id": grant.break_glass_id,
-        "notes": visible_notes(grant),
+        "notes": visible_notes(grant) if tab == "notes" else [],
         "may_see_timeline": True,
         "assignee_name": None,
         "owner_org_name": None,
@@ -126,6 +131,10 @@ def case_file_context(grant: access.CaseGrant, **form_overrides: Any) -> dict[st
         )
         assign_form.assigned_to.choices = assign_choices(case)
         context["assign_form"] = assign_form
+    if context["tab"] == "plan":
+        from casework.plans.views import section_data
+
+        context["plan"] = section_data(grant)
     if grant.break_glass_id is not None:
         from casework.audit.forms import EndBreakGlassForm
 

@@ -22,6 +22,7 @@ from casework.cases.forms import AssignForm, CaseEditForm, CloseForm, NoteForm, 
 from casework.cases.models import Case
 from casework.cases.profiles import ProfileDetails, update_profile, validate_profile
 from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
+from casework.cases.tabs import tab_of, tab_url
 from casework.cases.timeline import build_timeline
 from casework.cases.validation import add_rule_errors, apply_errors
 from casework.cases.views import bp
@@ -36,7 +37,7 @@ def _audit_view(case: Case, user: Any, page: str) -> None:
 
 
 def _to_case_file(case: Case, anchor: str | None = None) -> Response:
-    return redirect(url_for("cases.view", case_id=case.id, _anchor=anchor))
+    return redirect(tab_url(case.id, anchor))
 
 
 def _case_file_again(grant: access.CaseGrant, status: int, **forms: Any) -> Page:
@@ -45,7 +46,8 @@ def _case_file_again(grant: access.CaseGrant, status: int, **forms: Any) -> Page
     grant.require(Permission.CASE_FILE)
     session.rollback()
     _audit_view(grant.case, grant.user, "case_file")
-    return render_template("cases/view.html", **case_file_context(grant, **forms)), status
+    tab = "notes" if "note_form" in forms else "management"
+    return render_template("cases/view.html", **case_file_context(grant, tab, **forms)), status
 
 
 def _erased(case: Case) -> Response:
@@ -61,7 +63,8 @@ def view(case_id: Any) -> Page | Response:
         # A partner works from its portal's case page, which shows the referral's scope and
         # masks free text; the organisation's case file is never rendered for it.
         return redirect(url_for("partners.case", case_id=grant.case_id))
-    return render_template("cases/view.html", **case_file_context(grant)), 200
+    tab = tab_of(request.args.get("tab"))
+    return render_template("cases/view.html", **case_file_context(grant, tab)), 200
 
 
 @bp.route("/<uuid:case_id>/timeline")

@@ -161,6 +161,22 @@ Index(
 )
 
 
+class CaseNameToken(Base):
+    """A blind index of one piece of a case's name, for tolerant search (casework.cases.names):
+    a whole name token, a prefix of one, or a phonetic key, each an HMAC under the owner
+    organisation's blind-index key (domain-separated by kind), never the name itself."""
+
+    __tablename__ = "case_name_tokens"
+
+    bidx: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1))  # casework.cases.names.KINDS
+
+
+# A case's tokens, to replace them when the name changes.
+Index("ix_case_name_tokens_case_id", CaseNameToken.case_id)
+
+
 class TraffickingProfile(UuidPrimaryKey, CaseOwned, Base):
     """How the person was trafficked. Codes from vocab (CTDC + HTCDS)."""
 

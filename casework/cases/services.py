@@ -417,11 +417,17 @@ def close_case(
         errors.add("closed_on", message)
     elif closed_on < case.opened_on:
         errors.add("closed_on", _l("A case cannot close before it was opened."))
+    from casework.plans import services as plans
+
+    # With open items on the closure checklist, a supervisor's approved closure is needed.
+    approval = plans.closure_gate(case, errors) if case.status != "closed" else None
     errors.raise_if_any()
     case.status = "closed"
     case.closed_on = closed_on
+    plans.use_closure(approval)
     flush_versioned()
-    writer.record("case.close", target=case, case_id=case.id, actor=actor)
+    details = {"approval": str(approval.id)} if approval is not None else None
+    writer.record("case.close", target=case, case_id=case.id, actor=actor, details=details)
 
 
 def reopen_case(case: Case, expected_version: int | None, actor: Any) -> None:

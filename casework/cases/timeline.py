@@ -9,6 +9,7 @@ listed (same target, within a short time: the event of its creation) is not list
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +46,82 @@ ACTION_LABELS: dict[str, Any] = {
     "document.upload": _l("Document uploaded"),
     "document.replace": _l("Document replaced"),
     "document.delete": _l("Document deleted"),
+    "case.break_glass_end": _l("Emergency access ended"),
+    "case.subject_access": _l("Copy of the data given to the person"),
+    "note.add": _l("Note added by a partner"),
+    "service.create": _l("Assistance recorded"),
+    "service.update": _l("Assistance changed"),
+    "service.follow_up.create": _l("Follow-up visit recorded"),
+    "consent.record": _l("Consent recorded"),
+    "consent.withdraw": _l("Consent withdrawn"),
+    "consent.override": _l("Emergency sharing without consent decided"),
+    "consent.override_end": _l("Emergency sharing without consent ended"),
+    "referral.create": _l("Referral made"),
+    "referral.accept": _l("Referral accepted"),
+    "referral.decline": _l("Referral declined"),
+    "referral.complete": _l("Referral completed"),
+    "referral.revoke": _l("Referral revoked"),
+    "referral.consent_attached": _l("Consent attached to a referral"),
+    # The case plan (casework.plans) and assessments (casework.assessments).
+    "plan.goal_add": _l("Goal added to the case plan"),
+    "plan.goal_edit": _l("Goal of the case plan changed"),
+    "plan.action_add": _l("Action added to a goal of the case plan"),
+    "plan_review.request": _l("Review of the case plan recorded, waiting for approval"),
+    "plan_review.approved": _l("Review of the case plan approved"),
+    "plan_review.rejected": _l("Review of the case plan sent back"),
+    "closure.request": _l("Approval to close the case asked for"),
+    "closure.approved": _l("Closure of the case approved"),
+    "closure.rejected": _l("Closure of the case sent back"),
+    "assessment.record": _l("Assessment recorded"),
+    # Tasks (casework.tasks).
+    "task.create": _l("Task added"),
+    "task.update": _l("Task rescheduled or reassigned"),
+    "task.done": _l("Task done"),
+    "task.cancelled": _l("Task cancelled"),
+    "task.reopen": _l("Task reopened"),
 }
+
+
+def _assessment_label(details: dict[str, Any]) -> str:
+    kind = details.get("kind")
+    if kind not in vocab.ASSESSMENT_KINDS:
+        return str(ACTION_LABELS["assessment.record"])
+    level = details.get("risk_level")
+    if level in vocab.RISK_LEVELS:
+        return _(
+            "Assessment recorded: %(kind)s, version %(version)s, risk level %(level)s",
+            kind=vocab.ASSESSMENT_KINDS.label(kind),
+            version=details.get("version", ""),
+            level=vocab.RISK_LEVELS.label(level),
+        )
+    return _(
+        "Assessment recorded: %(kind)s, version %(version)s",
+        kind=vocab.ASSESSMENT_KINDS.label(kind),
+        version=details.get("version", ""),
+    )
+
+
+def _goal_label(details: dict[str, Any]) -> str:
+    domain = details.get("domain")
+    if domain not in vocab.PLAN_DOMAINS:
+        return str(ACTION_LABELS["plan.goal_add"])
+    return _("Goal added to the case plan: %(domain)s", domain=vocab.PLAN_DOMAINS.label(domain))
+
+
+#: Actions whose words use their event's details (codes and counts only).
+DETAILED_LABELS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "assessment.record": _assessment_label,
+    "plan.goal_add": _goal_label,
+}
+
+
+def action_label(action: str, details: dict[str, Any] | None) -> str:
+    """The words of an audited action on a case, in the reader's language."""
+    detailed = DETAILED_LABELS.get(action)
+    if detailed is not None:
+        return detailed(details or {})
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else _("Recorded: %(action)s", action=action)
 
 
 @dataclass(frozen=True)
@@ -198,7 +274,7 @@ def _referrals(case_id: uuid.UUID) -> list[TimelineEntry]:
 
 def _audit_events(case_id: uuid.UUID, created_at: dict[str, datetime]) -> list[TimelineEntry]:
     rows = session.execute(
-        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.target_id, User.display_name)
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.target_id, User.display_name, AuditEvent.details)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(
             AuditEvent.case_id == case_id,
@@ -210,12 +286,10 @@ def _audit_events(case_id: uuid.UUID, created_at: dict[str, datetime]) -> list[T
     )
     entries = []
     consumed: set[str] = set()
-    for at, action, target_id, actor in reversed(list(rows)):  # oldest first
+    for at, action, target_id, actor, details in reversed(list(rows)):  # oldest first
         record_at = created_at.get(target_id or "")
         if target_id not in consumed and record_at is not None and abs(at - record_at) <= SAME_EVENT_WINDOW:
             consumed.add(target_id)  # the event that created a record listed above
             continue
-        label = ACTION_LABELS.get(action)
-        text = str(label) if label is not None else _("Recorded: %(action)s", action=action)
-        entries.append(TimelineEntry(at, "event", text, _name(actor), target_id))
+        entries.append(TimelineEntry(at, "event", action_label(action, details), _name(actor), target_id))
     return entries

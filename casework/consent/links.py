@@ -17,6 +17,11 @@ def optional_url(endpoint: str, **values: Any) -> str | None:
 
 
 def case_file_url(case_id: Any, anchor: str = "") -> str:
-    """The case file page (cases.view), or this feature's consent page as a fallback."""
-    url = optional_url("cases.view", case_id=case_id) or url_for("consent.index", case_id=case_id)
-    return f"{url}#{anchor}" if anchor else url
+    """The case file page (cases.view) at the tab showing ``anchor``, or this feature's consent
+    page as a fallback."""
+    if optional_url("cases.view", case_id=case_id) is None:
+        url = url_for("consent.index", case_id=case_id)
+        return f"{url}#{anchor}" if anchor else url
+    from casework.cases.tabs import tab_url
+
+    return tab_url(case_id, anchor or None)

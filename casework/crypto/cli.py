@@ -18,7 +18,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import OperationalError
 
-from casework.crypto import key_status, rotation
+from casework.crypto import get_keyring, key_status, rotation
 from casework.crypto.errors import KeyUnavailableError
 from casework.crypto.keyring import Keyring
 from casework.db import session
@@ -259,10 +259,20 @@ def _print_status(data: dict[str, Any]) -> None:
 def check_command() -> None:
     """Check that the keyring can serve this database (scripts/serve and every gunicorn worker
     run it before serving); exits 1 with the reasons when it cannot."""
+    from casework.audit.verify import anchor_ahead
     from casework.crypto.ownership import KeyringMismatch, check_keyring_matches_database
+    from casework.db import session
 
     try:
         check_keyring_matches_database(current_app)
     except KeyringMismatch as exc:
         raise click.ClickException(str(exc)) from None
+    # The audit anchor (outside the database) must not name more of the log than the database
+    # holds: not part of the check before serving, so that a restore can start and be audited.
+    try:
+        ahead = anchor_ahead(session, get_keyring().audit_key, current_app.config["CASEWORK"].audit_anchor_path)
+    except OSError as exc:
+        raise click.ClickException(f"the audit anchor cannot be read: {exc}") from None
+    if ahead is not None:
+        raise click.ClickException(ahead)
     click.echo("the keyring matches the database")

@@ -48,14 +48,13 @@ def keyring_problems(db: Session, keyring: Keyring) -> list[str]:
 
     Nothing to compare against (no audit event, no data key, no state yet) is no problem.
     Raises SQLAlchemyError when the database cannot be read."""
-    from casework.audit.models import AuditChainHead, AuditEvent
+    from casework.audit.models import AuditEvent
     from casework.audit.writer import compute_mac
     from casework.crypto.owners import data_key_owners
     from casework.crypto.state import read_state
 
     problems = []
-    newest_id = db.execute(select(AuditChainHead.last_event_id).where(AuditChainHead.id == 1)).scalar()
-    newest = db.get(AuditEvent, newest_id) if newest_id else None
+    newest = db.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none()
     if newest is not None and not hmac.compare_digest(newest.mac, compute_mac(newest, keyring.audit_key)):
         problems.append("the newest audit event was not signed with this keyring's audit key")
     state = read_state(db)

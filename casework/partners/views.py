@@ -295,6 +295,9 @@ def _partner_case_page(grant: access.CaseGrant, note_form: NoteForm, status: int
         profile = summary.profile_section(case, with_narrative=False, rules=None)
         if profile is not None:
             sections.append(profile)
+    from casework.plans.shared import partner_sections  # the plan, assessments: only if the scope shares them
+
+    sections.extend(partner_sections(grant))
     assistance_links = [
         (r.service_kind, optional_url("assistance.create", case_id=case.id, kind=r.service_kind))
         for r in referrals

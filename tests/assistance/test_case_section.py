@@ -68,7 +68,7 @@ def test_section_is_empty_outside_the_scope(app, world, make_service):
 def test_case_file_page_includes_the_section(app, client, login, world, make_service):
     service = make_service(world.case, "medical", provider=world.lead, status="in_progress")
     login(client, world.caseworker)
-    page = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    page = client.get(f"/cases/{world.case.id}?tab=assistance").get_data(as_text=True)
     assert 'id="assistance-heading"' in page
     assert f"/assistance/{service.id}" in page
     # The service page links back to the case file.

@@ -1,9 +1,10 @@
-"""The audit chain: `flask audit verify` finds a changed, deleted or inserted row, or a cut-off
-end, and names the event id where the chain breaks."""
+"""The audit log: `flask audit verify` finds a changed, deleted or inserted row, or a cut-off
+end, and names the event id (or the leaf of the tree) where it breaks."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from casework.audit.verify import verify_chain
 from casework.crypto import get_keyring
@@ -53,13 +54,21 @@ def test_changed_details_are_detected(runner, write_events, raw_sql):
     assert result.exit_code == 1 and "event id 2" in result.output
 
 
-def test_row_with_recomputed_link_but_no_key_is_detected(runner, write_events, raw_sql):
-    # An attacker who rewrites a row and its successor's prev_mac still cannot forge the MAC.
+def test_row_with_a_new_mac_but_no_key_is_detected(runner, write_events, raw_sql):
+    # An attacker who rewrites a row and its MAC still cannot forge the MAC.
     write_events(5)
-    raw_sql("UPDATE audit_events SET mac = :forged WHERE id = 2", forged="f" * 64)
-    raw_sql("UPDATE audit_events SET prev_mac = :forged WHERE id = 3", forged="f" * 64)
+    raw_sql("UPDATE audit_events SET action = 'case.harmless', mac = :forged WHERE id = 2", forged="f" * 64)
     result = verify(runner)
     assert result.exit_code == 1 and "event id 2" in result.output
+
+
+def test_an_event_not_integrated_yet_is_checked_on_its_own(runner, write_events, raw_sql):
+    write_events(3)
+    write_events(2, integrate=False)
+    assert "chain intact: 5 events (3 in the tree" in verify(runner).output
+    raw_sql("UPDATE audit_events SET outcome = 'refused' WHERE id = 5")
+    result = verify(runner)
+    assert result.exit_code == 1 and "event id 5" in result.output
 
 
 def test_deleted_row_is_detected(runner, write_events, raw_sql):
@@ -67,7 +76,7 @@ def test_deleted_row_is_detected(runner, write_events, raw_sql):
     raw_sql("DELETE FROM audit_events WHERE id = 4")
     result = verify(runner)
     assert result.exit_code == 1
-    assert "chain broken at event id 4" in result.output
+    assert "chain broken at leaf 3 of the tree" in result.output
     assert "missing" in result.output
 
 
@@ -75,16 +84,15 @@ def test_deleted_first_row_is_detected(runner, write_events, raw_sql):
     write_events(3)
     raw_sql("DELETE FROM audit_events WHERE id = 1")
     result = verify(runner)
-    assert result.exit_code == 1 and "event id 1" in result.output
+    assert result.exit_code == 1 and "leaf 0" in result.output
 
 
 def test_deleted_and_renumbered_rows_are_detected(runner, write_events, raw_sql):
     write_events(5)
     raw_sql("DELETE FROM audit_events WHERE id = 3")
-    raw_sql("UPDATE audit_events SET id = id - 1 WHERE id > 3")
-    raw_sql("UPDATE audit_chain_head SET last_event_id = 4")
+    raw_sql("UPDATE audit_events SET id = id - 1, leaf_index = leaf_index - 1 WHERE id > 3")
     result = verify(runner)
-    assert result.exit_code == 1 and "event id 3" in result.output
+    assert result.exit_code == 1 and "chain broken" in result.output
 
 
 def test_cut_off_end_is_detected(runner, write_events, raw_sql):
@@ -92,7 +100,7 @@ def test_cut_off_end_is_detected(runner, write_events, raw_sql):
     raw_sql("DELETE FROM audit_events WHERE id = 5")
     result = verify(runner)
     assert result.exit_code == 1
-    assert "event id 5" in result.output and "chain head" in result.output
+    assert "names 5 events, the tree holds 4" in result.output
 
 
 def test_inserted_row_is_detected(runner, write_events, raw_sql):
@@ -130,11 +138,27 @@ def test_inserted_row_in_a_gap_is_detected(runner, write_events, raw_sql):
     assert result.exit_code == 1 and "event id 40" in result.output
 
 
-def test_deleted_head_row_is_detected(runner, write_events, raw_sql):
+def test_deleted_checkpoints_are_detected(runner, write_events, raw_sql):
     write_events(2)
-    raw_sql("DELETE FROM audit_chain_head")
+    raw_sql("DELETE FROM audit_checkpoints")
     result = verify(runner)
-    assert result.exit_code == 1 and "chain head" in result.output
+    assert result.exit_code == 1 and "have no checkpoint" in result.output
+
+
+def test_a_forged_checkpoint_is_detected(runner, write_events, raw_sql):
+    write_events(3)
+    raw_sql("UPDATE audit_checkpoints SET root_hash = :forged", forged="ab" * 32)
+    result = verify(runner)
+    assert result.exit_code == 1 and "signature" in result.output
+
+
+def test_a_copied_row_is_refused(app, write_events, raw_sql):
+    write_events(3, integrate=False)
+    with pytest.raises(IntegrityError):
+        raw_sql(
+            "INSERT INTO audit_events (occurred_at, action, outcome, details, nonce, mac) "
+            "SELECT occurred_at, action, outcome, details, nonce, mac FROM audit_events WHERE id = 2"
+        )
 
 
 def test_the_chain_goes_on_after_verification(app, runner, write_events):
@@ -149,7 +173,7 @@ def test_a_wrong_key_fails_at_the_first_event(app, write_events):
     with app.app_context():
         assert verify_chain(session, get_keyring().audit_key).ok
         report = verify_chain(session, b"k" * 32)
-        assert not report.ok and report.broken_at == 1 and report.problem == "changed"
+        assert not report.ok and report.problem == "checkpoint"
 
 
 def test_verify_button(app, make_user, login, raw_sql):

@@ -96,7 +96,7 @@ def test_record_one_assistance_of_each_kind(browsing, sign_in, caseworker, org, 
     page = browsing.new_page()
     sign_in(page, caseworker)
     for kind, fill in ASSISTANCE.items():
-        page.goto(f"/cases/{case.id}")
+        page.goto(f"/cases/{case.id}?tab=assistance")
         with page.expect_navigation():
             page.click(f"a[href$='/assistance/{kind}/new']")
         page.select_option("#status", "in_progress")
@@ -106,7 +106,7 @@ def test_record_one_assistance_of_each_kind(browsing, sign_in, caseworker, org, 
         assert "/assistance/" in page.url
         assert page.locator(".flash-success").inner_text() == "Assistance recorded."
 
-    page.goto(f"/cases/{case.id}")
+    page.goto(f"/cases/{case.id}?tab=assistance")
     rows = page.locator(".assistance-section tbody tr")
     assert rows.count() == len(ASSISTANCE)
     shown = rows.all_inner_texts()

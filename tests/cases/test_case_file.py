@@ -32,8 +32,12 @@ def test_assigned_caseworker_sees_every_section_and_the_view_is_audited(app, cli
     html = response.get_data(as_text=True)
     for text in (case.reference, "Amina", "Okafor", "Mina", "+39 06 1234 5678", "Nigeria", "Italy", "Carla Caseworker"):
         assert text in html
-    for section in ('id="identity"', 'id="coded"', 'id="profile"', 'id="notes"', 'id="open-timeline"'):
+    for section in ('id="identity"', 'id="coded"', 'id="open-timeline"', 'id="summary-header"', 'id="case-tabs"'):
         assert section in html
+    # The other sections are tabs of their own (issue 18.6): one section at a time on a phone.
+    assert 'id="profile"' not in html and 'id="notes"' not in html
+    assert 'id="profile"' in client.get(f"/cases/{case.id}?tab=profile").get_data(as_text=True)
+    assert 'id="notes"' in client.get(f"/cases/{case.id}?tab=notes").get_data(as_text=True)
     assert "withheld" not in html
     assert f'href="/cases/{case.id}/edit"' in html
     assert f'href="/cases/{case.id}/timeline"' in html
@@ -44,14 +48,15 @@ def test_assigned_caseworker_sees_every_section_and_the_view_is_audited(app, cli
         views = session.execute(
             select(func.count(AuditEvent.id)).where(AuditEvent.action == "case.view", AuditEvent.case_id == case.id)
         ).scalar_one()
-    assert views == 2  # the case file and its timeline page
+    assert views == 4  # the case file, two of its tabs and its timeline page
 
 
 def test_supervisor_sees_the_organisations_cases(client, login, supervisor, caseworker, register):
     case = register(caseworker)
     login(client, supervisor)
-    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Amina" in html and 'id="assign-form"' in html and 'id="close-form"' in html
+    assert "Amina" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    html = client.get(f"/cases/{case.id}?tab=management").get_data(as_text=True)
+    assert 'id="assign-form"' in html and 'id="close-form"' in html
 
 
 @pytest.mark.parametrize(
@@ -137,7 +142,7 @@ def test_partner_sees_shared_notes_when_the_scope_allows(
     assert "Arrived at the shelter." in client.get(f"/cases/{case.id}", follow_redirects=True).get_data(as_text=True)
     owner = client.application.test_client()
     login(owner, caseworker)
-    assert "Arrived at the shelter." in owner.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Arrived at the shelter." in owner.get(f"/cases/{case.id}?tab=notes").get_data(as_text=True)
 
 
 def test_partner_without_an_accepted_referral_gets_404(
@@ -167,11 +172,11 @@ def test_note_is_added_encrypted_and_listed(app, client, login, caseworker, regi
     login(client, caseworker)
     body = "Spoke with Zoë O'Brien-Łukasiewicz.\n\tNext visit: Monday — فاطمة"
     response = client.post(f"/cases/{case.id}/notes", data={"body": body, "shareable": "y"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("#notes")
+    assert response.status_code == 302 and response.headers["Location"].endswith("?tab=notes#notes")
     with app.app_context():
         note = session.execute(select(CaseNote)).scalar_one()
         assert note.body == body and note.shareable is True and "Zoë".encode() not in note.body_ct
-    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    html = client.get(f"/cases/{case.id}?tab=notes").get_data(as_text=True)
     assert "Next visit: Monday" in html and "shared with partners" in html and "Note added" in html
 
 
@@ -227,7 +232,7 @@ def test_supervisor_closes_and_reopens(client, login, supervisor, caseworker, re
     assert response.status_code == 302
     closed = load(Case, case.id)
     assert (closed.status, closed.closed_on) == ("closed", date(2025, 6, 30))
-    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    html = client.get(f"/cases/{case.id}?tab=management").get_data(as_text=True)
     assert 'id="reopen-form"' in html
     assert "Case closed" in client.get(f"/cases/{case.id}/timeline").get_data(as_text=True)
     response = client.post(f"/cases/{case.id}/reopen", data={"version_id": str(closed.version_id)})

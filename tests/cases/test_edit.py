@@ -309,7 +309,7 @@ def test_profile_page_shows_saved_answers_and_an_empty_country_slot(client, logi
     assert 'id="transit_countries-0"' in html and '<option selected value="LY">' in html
     assert 'id="transit_countries-3"' in html  # room to add a country without JavaScript
     assert 'id="sexual_exploitation_types_not_asked"' in html
-    view = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    view = client.get(f"/cases/{case.id}?tab=profile").get_data(as_text=True)
     assert "Debt bondage" in view and "Niger, Libya" in view and "Promised work in a restaurant." in view
 
 

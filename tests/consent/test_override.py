@@ -134,10 +134,10 @@ def test_the_case_file_shows_an_override_with_or_without_consent_records(world, 
     if other_records:
         make_consent(world.case, "anonymised_research", decision="refused", recorded_by_id=world.caseworker.id)
     supervisor = world.client_for(world.supervisor)
-    before = supervisor.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    before = supervisor.get(f"/cases/{world.case.id}?tab=consents").get_data(as_text=True)
     assert "Emergency overrides (without consent)" not in before
     assert emergency(world).status_code == 302
-    page = supervisor.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    page = supervisor.get(f"/cases/{world.case.id}?tab=consents").get_data(as_text=True)
     assert "Emergency overrides (without consent)" in page and REASON in page
     assert f"by {world.supervisor.display_name}" in page
     if other_records:

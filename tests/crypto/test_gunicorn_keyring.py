@@ -54,6 +54,7 @@ class Gunicorn:
             CASEWORK_DATABASE_URL=database_url,
             CASEWORK_SECRET_KEY=TEST_SETTINGS["secret_key"],
             CASEWORK_KEYRING=str(keyring),
+            CASEWORK_AUDIT_ANCHOR=str(log.parent / f"anchor-{self.port}.log"),
             CASEWORK_SECURE_COOKIES="0",  # plain HTTP on loopback
             CASEWORK_BIND=f"127.0.0.1:{self.port}",
             CASEWORK_WORKERS="1",

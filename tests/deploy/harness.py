@@ -648,6 +648,7 @@ def deployment_of_two_hosts(directory: Path, server_url: str) -> Iterator[Deploy
                         "CASEWORK_DATABASE_URL": host.database_url,
                         "CASEWORK_SECRET_KEY": secret,
                         "CASEWORK_KEYRING": str(host.keyring),
+                        "CASEWORK_AUDIT_ANCHOR": str(host.directory / "audit-anchor.log"),
                         "CASEWORK_BIND": f"127.0.0.1:{host.port}",
                     }
                 )

@@ -592,6 +592,7 @@ def test_a_backup_restores_into_a_new_database_that_serves_every_case(
                     "CASEWORK_DATABASE_URL": restored_url,
                     "CASEWORK_SECRET_KEY": read_environment_file(host1.env_file)["CASEWORK_SECRET_KEY"],
                     "CASEWORK_KEYRING": str(restored.keyring),
+                    "CASEWORK_AUDIT_ANCHOR": str(restored.directory / "audit-anchor.log"),
                     "CASEWORK_BIND": f"127.0.0.1:{restored.port}",
                     "CASEWORK_WORKERS": "1",
                 }

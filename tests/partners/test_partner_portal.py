@@ -187,7 +187,7 @@ def test_shared_notes_are_masked_and_partner_notes_reach_the_lead(world, make_re
     assert "Internal only" not in text
     response = partner.post(f"/partners/cases/{world.case.id}/notes", data={"body": "Admitted to our shelter today."})
     assert response.status_code == 302
-    lead = world.client_for(world.caseworker).get(f"/cases/{world.case.id}").get_data(as_text=True)
+    lead = world.client_for(world.caseworker).get(f"/cases/{world.case.id}?tab=notes").get_data(as_text=True)
     assert "Admitted to our shelter today." in lead
 
 

@@ -261,9 +261,10 @@ def test_each_side_is_refused_the_other_sides_actions(world, make_referral):
 
 def test_the_case_file_shows_the_referrals_section(world, make_referral):
     make_referral(world.case, world.partner_org)
-    page = world.client_for(world.caseworker).get(f"/cases/{world.case.id}").get_data(as_text=True)
+    client = world.client_for(world.caseworker)
+    page = client.get(f"/cases/{world.case.id}?tab=referrals").get_data(as_text=True)
     assert 'id="referrals"' in page and "Shelter Partner" in page
-    assert 'id="consents"' in page
+    assert 'id="consents"' in client.get(f"/cases/{world.case.id}?tab=consents").get_data(as_text=True)
 
 
 def test_sharing_identity_or_travel_document_scans_needs_the_confirmation_too(world, make_consent):

@@ -170,6 +170,7 @@ def _build(
     import pyotp
 
     from casework.admin import services as admin_services
+    from casework.assessments.models import Assessment
     from casework.assistance.models import ReintegrationAssistance, ReintegrationFollowUp
     from casework.auth.models import Organisation, User
     from casework.cases.models import BreakGlassAccess, Case, CaseNote
@@ -178,6 +179,7 @@ def _build(
     from casework.db import utcnow
     from casework.exports.models import ExportRun
     from casework.partners.models import Referral
+    from casework.plans.models import CaseApproval, PlanGoal
 
     with app.app_context():
         orgs = {
@@ -323,8 +325,34 @@ def _build(
             grant.reason = secret_value(relation, "break_glass_reason")
             document = _store_document(case, "medical", "Medical photo", users["caseworker"])
             _store_document(case, "identity_document", secret_value(relation, "document_title"), users["caseworker"])
+            goal = PlanGoal(case_id=case.id, domain="safety", created_by_id=users["caseworker"].id)
+            approval = CaseApproval(
+                case_id=case.id,
+                kind="plan_review",
+                requested_by_id=users["caseworker"].id,
+                reviewed_on=today,
+                next_review_on=today + timedelta(days=30),
+            )
+            assessment = Assessment(
+                case_id=case.id,
+                kind="risk_safety",
+                version=1,
+                assessed_on=today,
+                answers={"debt": 2},
+                total_score=2,
+                max_score=24,
+                risk_level="low",
+                assessed_by_id=users["caseworker"].id,
+            )
+            session.add_all([goal, approval, assessment])
+            session.flush()
+            goal.description = secret_value(relation, "goal")
+            assessment.safety_plan = secret_value(relation, "safety_plan")
             params[relation] = {
                 "case_id": str(case.id),
+                "goal_id": str(goal.id),
+                "approval_id": str(approval.id),
+                "assessment_id": str(assessment.id),
                 "service_id": str(service.id),
                 "follow_up_id": str(follow_up.id),
                 "consent_id": str(assistance.id),

@@ -57,8 +57,11 @@ from tests.security.conftest import (
 
 #: URL parameters that name a record of the case under test.
 CASE_RECORD_PARAMS = frozenset(
-    {"case_id", "service_id", "follow_up_id", "consent_id", "note_id", "grant_id", "document_id", "kind"}
-)
+    {
+        "case_id", "service_id", "follow_up_id", "consent_id", "note_id", "grant_id", "document_id", "kind", "goal_id",
+        "approval_id", "assessment_id",
+    }
+)  # fmt: skip
 REFERRAL_PARAMS = frozenset({"referral_id"})
 USER_PARAMS = frozenset({"user_id"})
 OTHER_PARAMS = frozenset({"org_id", "export_id"})

@@ -33,7 +33,15 @@ def hidden_values(role: str) -> dict[str, str]:
         if not partner_sees_scope:
             hidden[given_name(relation)] = f"{relation}.given_name"
         # (document_title: the identity scan, which the partner's referral does not share)
-        for name in (*SECRET_FIELDS, "note_body", "consent_notes", "break_glass_reason", "document_title"):
+        for name in (
+            *SECRET_FIELDS,
+            "note_body",
+            "consent_notes",
+            "break_glass_reason",
+            "document_title",
+            "goal",
+            "safety_plan",
+        ):
             hidden[secret_value(relation, name)] = f"{relation}.{name}"
     if role != "supervisor" and role != "caseworker":
         hidden.update({form: "date_of_birth" for form in DATE_OF_BIRTH_FORMS})

@@ -1,0 +1,1 @@
+"""Assessments: needs and vulnerability, risk and safety (with a safety plan), screening."""
