@@ -61,6 +61,11 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("crypto_bench", ["bench/crypto_bench.py", "--cases", cases]),
         ("pages_bench", ["bench/pages_bench.py", "--cases", cases, "--repeat", "10" if quick else "30"]),
         (
+            "home_bench",
+            ["bench/home_bench.py", "--sizes", "1000,10000" if quick else "1000,10000,100000"],
+        ),
+        ("name_search_bench", ["bench/name_search_bench.py"] + (["--people", "5000"] if quick else [])),
+        (
             "export_bench",
             ["bench/export_bench.py"]
             + (["--rows-list", "20000", "--dp-rows", "3000", "--anjana-rows", "2000"] if quick else []),

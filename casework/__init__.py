@@ -27,6 +27,7 @@ FEATURES = (
     "documents",
     "plans",
     "assessments",
+    "tasks",
 )
 
 
@@ -66,6 +67,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     from casework.crypto import keyring as keyring_module
 
     db.import_all_models()
+    from casework.tasks import derived
+
+    derived.install()  # derived deadlines follow their source records on every session
     db.init_app(app, cfg.database_url, echo=cfg.sql_echo)
     keyring = keyring_module.load_or_create(cfg.keyring_path, create=not cfg.is_production)
     keyring_module.init_app(app, keyring)
@@ -91,7 +95,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(importlib.import_module("casework.admin.privacy_views").bp)
 
     from casework import cli
+    from casework.notifications import jobs
 
+    jobs.init_app(app)
     cli.init_app(app)
     return app
 

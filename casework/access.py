@@ -79,6 +79,7 @@ class Permission(StrEnum):
     EXPORT_CONFIGURE = "export.configure"
     NOTIFICATIONS_VIEW = "notifications.view"  # the organisation's notices (break-glass, admin actions)
     ERASURE_RECORD = "erasure.record"  # the organisation's erased cases: reference, who, when, why (a code)
+    TASKS_VIEW = "tasks.view"  # the work list and task lists (each row through its case's scope)
     ADMIN_USERS = "admin.users"  # an administrator: its organisation's accounts; the operator: administrators
     ADMIN_ORGS = "admin.orgs"
     AUDIT_VERIFY = "audit.verify"
@@ -117,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EXPORT_CONFIGURE,
             P.NOTIFICATIONS_VIEW,
             P.ERASURE_RECORD,
+            P.TASKS_VIEW,
         }
     ),  # fmt: skip
     Role.CASEWORKER: frozenset(
@@ -133,10 +135,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.SUMMARY_PRINT,
             P.DOCUMENT_MANAGE,
             P.REPORTS_VIEW,
+            P.TASKS_VIEW,
         }
     ),  # fmt: skip
     # Partners act only on cases referred to them; the relation decides which and how.
-    Role.PARTNER: frozenset({P.CASE_READ, P.SERVICE_RECORD, P.PARTNER_NOTE_ADD, P.REFERRAL_RESPOND}),
+    Role.PARTNER: frozenset({P.CASE_READ, P.SERVICE_RECORD, P.PARTNER_NOTE_ADD, P.REFERRAL_RESPOND, P.TASKS_VIEW}),
     Role.RESEARCHER: frozenset({P.EXPORT_RESEARCH}),
 }
 
@@ -344,6 +347,7 @@ def has_permission(user: Any, permission: Permission) -> bool:
 
 #: The main navigation: entry -> the role permission that shows it (templates read :func:`menu`).
 MENU: dict[str, Permission] = {
+    "worklist": P.TASKS_VIEW,
     "dashboard": P.REPORTS_VIEW,
     "cases": P.CASE_LIST,
     "register": P.CASE_CREATE,

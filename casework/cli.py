@@ -24,6 +24,9 @@ COMMANDS = (
     ("exports-storage", "casework.exports.storage", "storage_cli"),
     ("retention", "casework.admin.retention_cli", "retention_cli"),
     ("backup", "casework.backup", "backup_cli"),
+    ("jobs", "casework.notifications.jobs", "jobs_cli"),
+    ("tasks", "casework.tasks.cli", "tasks_cli"),
+    ("cases", "casework.cases.names", "names_cli"),
 )
 
 

@@ -75,6 +75,18 @@ class Config:
     # /dev/log, or host:port over UDP), a second anchor the database's writer cannot rewrite.
     audit_syslog: str | None = None
     audit_sequencer_interval: float = 1.0
+    # Reminders (casework.notifications.jobs): how often each process's ticker looks for a due
+    # daily job (0: never, the testing default; the job runs once per day per deployment
+    # whatever the number of processes), and the optional e-mail digest over SMTP (no host: no
+    # e-mail). ``base_url`` makes the digest's links absolute.
+    jobs_ticker_seconds: float = 300.0
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    base_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -153,6 +165,7 @@ class Config:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
 
         _rotation_settings(env, env_vars, overrides)
+        _reminder_settings(env, env_vars, overrides)
         ints = {"break_glass_daily_cap": "CASEWORK_BREAK_GLASS_DAILY_CAP"}
         for name, var in ints.items():
             if name not in overrides and var in env_vars:
@@ -223,6 +236,39 @@ def _document_settings(env_vars: Mapping[str, str], overrides: dict[str, Any]) -
         overrides["document_store"] = env_vars["CASEWORK_DOCUMENT_STORE"].strip()
     if overrides.get("document_store", "auto") not in DOCUMENT_STORES:
         raise ConfigError(f"CASEWORK_DOCUMENT_STORE must be one of {', '.join(DOCUMENT_STORES)}")
+
+
+def _reminder_settings(env: str, env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
+    """CASEWORK_JOBS_TICKER_SECONDS, CASEWORK_SMTP_HOST/PORT/FROM/USER/PASSWORD/STARTTLS,
+    CASEWORK_BASE_URL."""
+    texts = {
+        "smtp_host": "CASEWORK_SMTP_HOST",
+        "smtp_from": "CASEWORK_SMTP_FROM",
+        "smtp_user": "CASEWORK_SMTP_USER",
+        "smtp_password": "CASEWORK_SMTP_PASSWORD",
+        "base_url": "CASEWORK_BASE_URL",
+    }
+    for name, var in texts.items():
+        if name not in overrides and env_vars.get(var, "").strip():
+            overrides[name] = env_vars[var].strip()
+    numbers: dict[str, tuple[str, type]] = {
+        "smtp_port": ("CASEWORK_SMTP_PORT", int),
+        "jobs_ticker_seconds": ("CASEWORK_JOBS_TICKER_SECONDS", float),
+    }
+    for name, (var, kind) in numbers.items():
+        if name not in overrides and env_vars.get(var, "").strip():
+            try:
+                overrides[name] = kind(env_vars[var])
+            except ValueError:
+                raise ConfigError(f"{var} must be a number, not {env_vars[var]!r}") from None
+            if overrides[name] < 0:
+                raise ConfigError(f"{var} cannot be negative")
+    if "smtp_starttls" not in overrides and "CASEWORK_SMTP_STARTTLS" in env_vars:
+        overrides["smtp_starttls"] = env_vars["CASEWORK_SMTP_STARTTLS"].lower() in ("1", "true", "yes", "on")
+    if overrides.get("smtp_host") and not overrides.get("smtp_from"):
+        raise ConfigError("CASEWORK_SMTP_HOST needs CASEWORK_SMTP_FROM (the digest's sender address)")
+    if env == "testing":
+        overrides.setdefault("jobs_ticker_seconds", 0.0)
 
 
 MAX_PROXY_HOPS = 5

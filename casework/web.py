@@ -30,8 +30,8 @@ bp = Blueprint("core", __name__)
 HOME_BY_ROLE = {
     "admin": "admin.index",
     "operator": "admin.index",
-    "supervisor": "reports.dashboard",
-    "caseworker": "reports.dashboard",
+    "supervisor": "tasks.home",
+    "caseworker": "tasks.home",
     "partner": "partners.portal",
     "researcher": "exports.index",
 }

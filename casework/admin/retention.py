@@ -19,13 +19,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, text, update
 
 from casework import access, vocab
 from casework.audit import writer as audit
 from casework.audit.models import AuditEvent
 from casework.auth.models import Organisation, display_names
-from casework.cases.models import BreakGlassAccess, Case
+from casework.cases.models import BreakGlassAccess, Case, CaseNameToken
 from casework.consent import overrides
 from casework.consent.forms import has_control_characters
 from casework.consent.models import Consent
@@ -125,6 +125,7 @@ def erase_case(
     )
     case.destroy_data_key()
     case.name_bidx = case.name_dob_bidx = case.document_bidx = None
+    session.execute(delete(CaseNameToken).where(CaseNameToken.case_id == case.id))
     if not keep_coded:
         for name in CASE_CODED_FIELDS:
             setattr(case, name, None)

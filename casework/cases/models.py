@@ -161,6 +161,17 @@ Index(
 )
 
 
+# An organisation's live cases by last change (the supervisor's "recently changed" and "not
+# reviewed" on the work list read a few entries, not every case of the organisation).
+Index(
+    "ix_cases_org_updated",
+    Case.owner_org_id,
+    Case.updated_at,
+    postgresql_where=Case.erased_at.is_(None),
+    sqlite_where=Case.erased_at.is_(None),
+)
+
+
 class CaseNameToken(Base):
     """A blind index of one piece of a case's name, for tolerant search (casework.cases.names):
     a whole name token, a prefix of one, or a phonetic key, each an HMAC under the owner
@@ -171,6 +182,9 @@ class CaseNameToken(Base):
     bidx: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(1))  # casework.cases.names.KINDS
+
+    # Only so that a new case is inserted before its tokens (never loaded through it).
+    case: Mapped[Case] = relationship(lazy="raise_on_sql")
 
 
 # A case's tokens, to replace them when the name changes.

@@ -1,4 +1,5 @@
-"""Case lists (filters, sorting, pages) and exact search through the blind indexes.
+"""Case lists (filters, sorting, pages) and search through the blind indexes (exact, and
+tolerant by name: casework.cases.names).
 
 Every query starts from ``access.case_scope``. A page runs a fixed number of queries whatever
 its length: a count, the page of cases with their assignees (joined) and profiles (one
@@ -17,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from casework import access
 from casework.assistance.models import Service
+from casework.cases import names
 from casework.cases.models import Case
 from casework.cases.services import compute_indexes
 from casework.db import session
@@ -172,11 +174,24 @@ def rows_for(user: Any, cases: list[Case]) -> list[CaseRow]:
 def search_cases(
     user: Any, full_name: str | None, date_of_birth: date | None, document_number: str | None
 ) -> list[CaseRow]:
-    """Exact search: every given criterion must match (name and date of birth together use the
-    name + date of birth index). Limited to the user's scope; at most MAX_SEARCH_RESULTS."""
+    """A name alone: tolerant search (casework.cases.names: whole tokens, prefixes, sound-alikes;
+    ranked exact > token > prefix > phonetic). With a date of birth or a document number: exact
+    search, every given criterion must match (name and date of birth together use the name +
+    date of birth index). Limited to the user's scope; at most MAX_SEARCH_RESULTS."""
     # Under the user's organisation's key: a search finds its own organisation's cases only
     # (another organisation's are reached by emergency access, casework.audit.break_glass).
     indexes = compute_indexes(full_name, None, date_of_birth, document_number, user.organisation_id)
+    if full_name and date_of_birth is None and not document_number:
+        ids = names.ranked_case_ids(user, full_name, indexes.name, MAX_SEARCH_RESULTS)
+        if not ids:
+            return []
+        found = {
+            case.id: case
+            for case in session.execute(
+                select(Case).where(Case.id.in_(ids), access.case_scope(user)).options(joinedload(Case.assignee))
+            ).scalars()
+        }
+        return rows_for(user, [found[i] for i in ids if i in found])
     conditions: list[ColumnElement[bool]] = [access.case_scope(user)]
     if full_name:
         wanted = indexes.name_dob if date_of_birth is not None else indexes.name

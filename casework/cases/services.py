@@ -199,6 +199,9 @@ def refresh_blind_indexes(case: Case) -> None:
     case.name_bidx = indexes.name
     case.name_dob_bidx = indexes.name_dob
     case.document_bidx = indexes.document
+    from casework.cases import names
+
+    names.reindex(case)  # the tolerant search's tokens
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ KINDS: dict[str, Any] = {
     "user.password_reset": _l("An administrator reset an account's password"),
     "user.totp_reset": _l("An administrator reset an account's two-factor authentication"),
     "org.update": _l("The platform operator changed your organisation"),
+    "tasks.reminder": _l("Your tasks: overdue and due within a week"),
 }
 PAGE_SIZE = 100
 
@@ -98,7 +99,7 @@ def notices_for(organisation_id: uuid.UUID, limit: int = PAGE_SIZE) -> list[Noti
         .outerjoin(subject, subject.id == Notification.subject_user_id)
         .outerjoin(Case, Case.id == Notification.case_id)
         .outerjoin(BreakGlassAccess, BreakGlassAccess.id == Notification.break_glass_id)
-        .where(Notification.organisation_id == organisation_id)
+        .where(Notification.organisation_id == organisation_id, Notification.user_id.is_(None))
         .order_by(Notification.created_at.desc())
         .limit(limit)
     ).all()

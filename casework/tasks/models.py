@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from casework.assistance.models import Service
 
 from casework.cases.models import Case, CaseOwned
 from casework.crypto import TEXT, EncryptedField
@@ -51,6 +55,8 @@ class Task(UuidPrimaryKey, CaseOwned, Base):
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
     case: Mapped[Case] = relationship()
+    # Never loaded through: it makes the unit of work insert a new service before its deadline.
+    service: Mapped[Service | None] = relationship(foreign_keys=[service_id], lazy="raise_on_sql")
 
     __mapper_args__ = {"version_id_col": version_id}
 
@@ -68,5 +74,16 @@ class Task(UuidPrimaryKey, CaseOwned, Base):
 
 # A case's open tasks by date (the case file, the caseworker's work list: cases first, then this).
 Index("ix_tasks_case_status_due", Task.case_id, Task.status, Task.due_on)
+# Open tasks by date across an organisation (a supervisor's team counts: what is due by the end
+# of the week, not every open task).
+Index("ix_tasks_status_due", Task.status, Task.due_on)
 # Tasks given to someone other than the case's assignee (a supervisor's own list).
-Index("ix_tasks_assignee_status_due", Task.assignee_id, Task.status, Task.due_on)
+# Partial: most tasks follow the case's assignee (NULL) and are not in it.
+Index(
+    "ix_tasks_assignee_status_due",
+    Task.assignee_id,
+    Task.status,
+    Task.due_on,
+    postgresql_where=Task.assignee_id.is_not(None),
+    sqlite_where=Task.assignee_id.is_not(None),
+)

@@ -4,6 +4,7 @@
   ``(source_kind, source_id)``; filled for existing records by ``flask tasks sync``).
 - ``job_runs``: the once-per-day claim of a scheduled job (primary key ``(job, day)``).
 - ``notifications.user_id``/``counts``: a reminder to one person, with counts only.
+- ``ix_cases_org_updated``: an organisation's cases by last change (the supervisor's work list).
 - ``case_name_tokens``: blind indexes of name tokens, prefixes and phonetic keys (HMAC under
   the organisation's blind-index key); filled for existing cases by ``flask cases reindex-names``
   (names are encrypted: a migration cannot read them).
@@ -77,9 +78,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('source_kind', 'source_id', name='uq_tasks_source')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
-        batch_op.create_index('ix_tasks_assignee_status_due', ['assignee_id', 'status', 'due_on'], unique=False)
+        batch_op.create_index(
+            'ix_tasks_assignee_status_due', ['assignee_id', 'status', 'due_on'], unique=False,
+            postgresql_where=sa.text('assignee_id IS NOT NULL'), sqlite_where=sa.text('assignee_id IS NOT NULL'),
+        )
         batch_op.create_index('ix_tasks_case_status_due', ['case_id', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_tasks_status_due', ['status', 'due_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_service_id'), ['service_id'], unique=False)
+
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_cases_org_updated', ['owner_org_id', 'updated_at'], unique=False,
+            postgresql_where=sa.text('erased_at IS NULL'), sqlite_where=sa.text('erased_at IS NULL'),
+        )
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('user_id', sa.Uuid(), nullable=True))
@@ -98,10 +109,16 @@ def downgrade() -> None:
         batch_op.drop_column('counts')
         batch_op.drop_column('user_id')
 
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_org_updated', postgresql_where=sa.text('erased_at IS NULL'),
+                            sqlite_where=sa.text('erased_at IS NULL'))
+
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_service_id'))
+        batch_op.drop_index('ix_tasks_status_due')
         batch_op.drop_index('ix_tasks_case_status_due')
-        batch_op.drop_index('ix_tasks_assignee_status_due')
+        batch_op.drop_index('ix_tasks_assignee_status_due', postgresql_where=sa.text('assignee_id IS NOT NULL'),
+                            sqlite_where=sa.text('assignee_id IS NOT NULL'))
 
     op.drop_table('tasks')
     with op.batch_alter_table('case_name_tokens', schema=None) as batch_op:

@@ -76,6 +76,9 @@ def _png() -> bytes:
 
 def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
     staff = [
+        "/home",
+        "/tasks/",
+        f"/cases/{case.id}/tasks",
         "/reports/",
         "/cases/",
         "/cases/search",
@@ -117,7 +120,7 @@ def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
         "partner": [
             "/partners/portal", "/partners/portal?status=accepted", "/partners/services",
             f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
-            f"/cases/{case.id}/documents", f"/documents/{document_id}",
+            f"/cases/{case.id}/documents", f"/documents/{document_id}", "/home",
         ],
     }[role]  # fmt: skip
 

@@ -58,8 +58,8 @@ def test_sign_in_with_the_keyboard_only(browsing, caseworker):
     page.keyboard.type(caseworker.test_password)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith("/reports/")
-    assert heading(page) == "Dashboard"
+    assert page.url.endswith("/home")
+    assert heading(page) == "Work list"
 
 
 def test_register_a_case_through_the_duplicate_check_and_find_it(browsing, sign_in, caseworker):
@@ -152,16 +152,16 @@ def test_a_version_conflict_shows_both_versions_and_loses_nothing(
 def test_switch_language_to_french_then_spanish(browsing, sign_in, caseworker):
     page = browsing.new_page()
     sign_in(page, caseworker)
-    assert heading(page) == "Dashboard"
+    assert heading(page) == "Work list"
 
-    for language, dashboard, cases in (("fr", "Tableau de bord", "Dossiers"), ("es", "Panel", "Casos")):
+    for language, dashboard, cases in (("fr", "Liste de travail", "Dossiers"), ("es", "Lista de trabajo", "Casos")):
         with page.expect_navigation():
             page.select_option("#language-select", language)  # submits on change (casework.js)
         assert page.get_attribute("html", "lang") == language
-        assert page.url.endswith("/reports/"), "the switcher returns to the same page"
+        assert page.url.endswith("/home"), "the switcher returns to the same page"
         assert heading(page) == dashboard
         page.goto("/cases/")  # the choice holds on the next pages
         assert heading(page) == cases
         assert page.input_value("#language-select") == language
-        page.goto("/reports/")
+        page.goto("/home")
     browsing.assert_clean()

@@ -125,7 +125,7 @@ def test_a_supervisor_sets_up_two_factor_and_signs_in_with_it(browsing, deployme
     sign_out(page)
 
     sign_in(page, "supervisor")  # password, then the code
-    assert heading(page) == "Dashboard"
+    assert heading(page) == "Work list"
     browsing.assert_clean()
 
 

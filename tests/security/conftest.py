@@ -180,6 +180,7 @@ def _build(
     from casework.exports.models import ExportRun
     from casework.partners.models import Referral
     from casework.plans.models import CaseApproval, PlanGoal
+    from casework.tasks.models import Task
 
     with app.app_context():
         orgs = {
@@ -348,6 +349,11 @@ def _build(
             session.flush()
             goal.description = secret_value(relation, "goal")
             assessment.safety_plan = secret_value(relation, "safety_plan")
+            # A task about the partner's service (a partner sees it exactly as it sees the service).
+            task = Task(case_id=case.id, title_code="visit", due_on=today, service_id=service.id, version_id=1)
+            session.add(task)
+            session.flush()
+            task.title = secret_value(relation, "task_title")
             params[relation] = {
                 "case_id": str(case.id),
                 "goal_id": str(goal.id),
@@ -360,6 +366,7 @@ def _build(
                 "note_id": str(note.id),
                 "grant_id": str(grant.id),
                 "document_id": str(document.id),
+                "task_id": str(task.id),
                 "kind": "reintegration",
             }
             if relation == "erased":

@@ -58,8 +58,8 @@ from tests.security.conftest import (
 #: URL parameters that name a record of the case under test.
 CASE_RECORD_PARAMS = frozenset(
     {
-        "case_id", "service_id", "follow_up_id", "consent_id", "note_id", "grant_id", "document_id", "kind", "goal_id",
-        "approval_id", "assessment_id",
+        "case_id", "service_id", "follow_up_id", "consent_id", "note_id", "grant_id", "task_id", "document_id",
+        "kind", "goal_id", "approval_id", "assessment_id",
     }
 )  # fmt: skip
 REFERRAL_PARAMS = frozenset({"referral_id"})

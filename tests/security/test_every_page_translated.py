@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 import pytest
 
 from casework.access import ROLE_PERMISSIONS, Role
+from casework.cases.tabs import TABS
 from tests.i18n.catalogs import catalog, extracted_ids, forms
 from tests.security.conftest import ROLE_OF, World
 from tests.security.test_access_matrix import endpoints, expected, fill, rule_of
@@ -26,7 +27,8 @@ RIGHT_TO_LEFT = frozenset({"ar"})
 VISITORS = ("supervisor", "caseworker", "partner", "admin", "operator", "researcher")
 RELATIONS = ("assignee", "partner", "referred_pending")
 USER_RELATIONS = ("own_user", "own_admin")
-#: Query strings that make a GET form show its result rather than the empty form.
+#: Query strings that make a GET form show its result rather than the empty form (the case
+#: file is opened once per tab).
 QUERIES = {"partners.summary_page": "?recipient=victim", "cases.search": "?name=Given&date_of_birth="}
 #: Attributes a reader (or a screen reader) is given as text.
 TEXT_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
@@ -106,8 +108,9 @@ def visits(world: World) -> list[tuple[str, str, str]]:
                     break
             if len(users) == 2:
                 break
+        queries = [f"?tab={tab}" for tab in TABS] if ep.endpoint == "cases.view" else [QUERIES.get(ep.endpoint, "")]
         for role, relation in users:
-            found.append((ep.endpoint, role, fill(world, ep, role, relation) + QUERIES.get(ep.endpoint, "")))
+            found.extend((ep.endpoint, role, fill(world, ep, role, relation) + query) for query in queries)
     return found
 
 
