@@ -78,6 +78,7 @@ class Permission(StrEnum):
     EXPORT_RESEARCH = "export.research"
     EXPORT_CONFIGURE = "export.configure"
     NOTIFICATIONS_VIEW = "notifications.view"  # the organisation's notices (break-glass, admin actions)
+    ERASURE_RECORD = "erasure.record"  # the organisation's erased cases: reference, who, when, why (a code)
     TASKS_VIEW = "tasks.view"  # the work list and task lists (each row through its case's scope)
     ADMIN_USERS = "admin.users"  # an administrator: its organisation's accounts; the operator: administrators
     ADMIN_ORGS = "admin.orgs"
@@ -86,8 +87,9 @@ class Permission(StrEnum):
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    # Administrators run their organisation's accounts but never read case content.
-    Role.ADMIN: frozenset({P.ADMIN_USERS}),
+    # Administrators run their organisation's accounts but never read case content (the erasure
+    # record holds none: references, dates, who, reason codes).
+    Role.ADMIN: frozenset({P.ADMIN_USERS, P.ERASURE_RECORD}),
     # The operator runs the platform: organisations, their administrators, the audit chain.
     Role.OPERATOR: frozenset({P.ADMIN_USERS, P.ADMIN_ORGS, P.AUDIT_VERIFY}),
     Role.SUPERVISOR: frozenset(
@@ -115,6 +117,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REPORTS_VIEW,
             P.EXPORT_CONFIGURE,
             P.NOTIFICATIONS_VIEW,
+            P.ERASURE_RECORD,
             P.TASKS_VIEW,
         }
     ),  # fmt: skip
@@ -350,6 +353,7 @@ MENU: dict[str, Permission] = {
     "register": P.CASE_CREATE,
     "break_glass": P.CASE_BREAK_GLASS,
     "notifications": P.NOTIFICATIONS_VIEW,
+    "erasures": P.ERASURE_RECORD,
     "referrals": P.REFERRAL_RESPOND,
     "exports": P.EXPORT_RESEARCH,
     "export_limits": P.EXPORT_CONFIGURE,
@@ -808,11 +812,15 @@ def load_case(
 
 
 def _offer_break_glass(user: Any, case_id: uuid.UUID) -> None:
-    """The out-of-scope page of a case file offers a supervisor emergency access: the same page
-    whether the case exists or not (a random id cannot be guessed, so nothing is enumerated)."""
-    from flask import g, has_request_context, request
+    """The out-of-scope page of a case (its file or any page of it a link may lead to) offers a
+    supervisor emergency access: the same page whether the case exists or not (a random id
+    cannot be guessed, so nothing is enumerated)."""
+    from flask import current_app, g, has_request_context, request
 
-    if has_request_context() and request.endpoint == "cases.view" and has_permission(user, P.CASE_BREAK_GLASS):
+    if not has_request_context() or request.method != "GET" or not has_permission(user, P.CASE_BREAK_GLASS):
+        return
+    rule = route_rule(current_app.view_functions.get(request.endpoint or ""))
+    if rule is not None and rule.case_route and (request.view_args or {}).get("case_id") == case_id:
         g.break_glass_case_id = case_id
 
 

@@ -55,7 +55,7 @@ class Config:
     # forwarded header: the client address is the socket's, and a client cannot claim another.
     proxy_hops: int = 0
     wtf_csrf_enabled: bool = True
-    languages: tuple[str, ...] = ("en", "fr", "es")
+    languages: tuple[str, ...] = ("en", "fr", "es", "ar", "ru")
     sql_echo: bool = False
     # Master-key rotation (casework.crypto.watch, casework.crypto.rotation): how often each
     # process re-reads its keyring file and reports (0: never, the testing default), the name

@@ -1,4 +1,4 @@
-"""Languages: English, French and Spanish; the user's choice, else the browser's preference."""
+"""Languages: English, French, Spanish, Arabic and Russian; the user's choice, else the browser's preference."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def _template_gettext() -> dict[str, Any]:
     return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
+def _blank_none(value: Any) -> Any:
+    """What ``{{ value }}`` prints: nothing for a missing value, never Python's English ``None``."""
+    return "" if value is None else value
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
     app.context_processor(_template_gettext)
+    app.jinja_env.finalize = _blank_none

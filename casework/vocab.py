@@ -496,6 +496,16 @@ CONSENT_GIVERS = _list(
     ("legal_representative", _l("Legal representative")),
 )
 
+ERASURE_REASONS = _list(  # why a case was erased: kept, as a code, in the organisation's erasure record
+    "erasure_reasons",
+    ("person_request", _l("The person asked for erasure")),
+    ("registered_in_error", _l("Registered in error")),
+    ("duplicate", _l("A duplicate of another case")),
+    ("legal_obligation", _l("A legal obligation or a court order")),
+    ("retention", _l("The retention period ended")),
+    ("other", _l("Another reason")),
+)
+
 REFERRAL_STATUSES = _list(
     "referral_statuses",
     ("pending", _l("Pending")),
@@ -677,6 +687,8 @@ LANGUAGES = CodeList(  # UI languages; each language's own name, never translate
     Code("en", _fixed("English")),
     Code("fr", _fixed("Français")),
     Code("es", _fixed("Español")),
+    Code("ar", _fixed("العربية")),
+    Code("ru", _fixed("Русский")),
 )
 
 # --- Countries --------------------------------------------------------------------
@@ -883,6 +895,7 @@ ALL_LISTS: dict[str, CodeList] = {
         CONSENT_GIVERS,
         REFERRAL_STATUSES,
         REFERRAL_SCOPE_FIELDS,
+        ERASURE_REASONS,
         DOCUMENT_KINDS,
         TASK_TITLES,
         TASK_STATUSES,

@@ -237,7 +237,7 @@ def test_lookup_helpers() -> None:
     assert GENDERS.label("legacy_code") == "legacy_code"
     assert GENDERS.index("female") == 0
     assert [code for code, _label in GENDERS.choices()] == [c.code for c in GENDERS]
-    assert [str(c.label) for c in LANGUAGES] == ["English", "Français", "Español"]
+    assert [str(c.label) for c in LANGUAGES] == ["English", "Français", "Español", "العربية", "Русский"]
 
 
 @pytest.mark.parametrize(

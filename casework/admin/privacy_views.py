@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from casework import access
+from casework import access, vocab
 from casework.access import Permission, route
 from casework.admin import retention
 from casework.admin import subject_access as sar
 from casework.audit import writer as audit
-from casework.consent.forms import NoControlCharacters, strip_filter
+from casework.cases.forms import MAX_PAGE, IntegerFieldWithMessage
+from casework.consent.forms import NoControlCharacters, strip_filter, with_placeholder
 from casework.consent.links import case_file_url, optional_url
 from casework.db import session
 
 bp = Blueprint("privacy", __name__)
+ERASURES_PER_PAGE = 50
 
 
 class EraseForm(FlaskForm):
@@ -35,6 +37,14 @@ class EraseForm(FlaskForm):
         ),
         filters=[strip_filter],
         validators=[DataRequired(), Length(max=retention.MAX_REASON_CHARS), NoControlCharacters()],
+    )
+    reason_code = SelectField(
+        _l("Reason"),
+        description=_l("Kept in your organisation's erasure record, with the reference, who erased it and when."),
+        choices=with_placeholder(
+            [(c.code, c.label) for c in vocab.ERASURE_REASONS if c.code != "retention"]  # retention: the rule's own
+        ),
+        validators=[DataRequired()],
     )
     confirm_reference = StringField(
         _l("Type the case reference to confirm"),
@@ -60,7 +70,9 @@ def erase(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
         form.version_id.data = case.version_id  # the user has now seen the change
         return render_template("privacy/erase.html", **{**context, "conflict": True}), 409
     try:
-        result = retention.erase_case(case, form.reason.data or "", current_user)
+        result = retention.erase_case(
+            case, form.reason.data or "", current_user, reason_code=form.reason_code.data or ""
+        )
         session.commit()
     except retention.ErasureError as exc:
         session.rollback()
@@ -81,6 +93,33 @@ def erase(case_id: uuid.UUID) -> str | Response | tuple[str, int]:
     if result.referrals_revoked:
         flash(_("%(n)d open referral(s) were revoked.", n=result.referrals_revoked), "info")
     return redirect(optional_url("cases.index") or optional_url("core.home") or "/")
+
+
+class ErasureRecordForm(FlaskForm):
+    """Paging of the erasure record."""
+
+    class Meta:
+        csrf = False
+
+    page = IntegerFieldWithMessage(
+        _l("Page"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE, message=_l("Enter a page number from 1."))],
+    )
+
+
+@bp.route("/erasures/")
+@route(Permission.ERASURE_RECORD)
+def erasures() -> tuple[str, int]:
+    """The organisation's erased cases: a trail to each case without anything of the person."""
+    form = ErasureRecordForm(formdata=request.args or None)
+    if not form.validate():
+        return render_template("privacy/erasures.html", form=form, records=None), 400
+    page = form.page.data or 1
+    records, total = retention.erasure_records(current_user.organisation_id, page, ERASURES_PER_PAGE)
+    pages = max(1, -(-total // ERASURES_PER_PAGE))
+    context = {"form": form, "records": records, "total": total, "page": min(page, pages), "pages": pages}
+    return render_template("privacy/erasures.html", **context), 200
 
 
 @bp.route("/cases/<uuid:case_id>/subject-access")

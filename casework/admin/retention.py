@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import and_, delete, exists, func, select, text, update
 
-from casework import access
+from casework import access, vocab
 from casework.audit import writer as audit
-from casework.auth.models import Organisation
+from casework.audit.models import AuditEvent
+from casework.auth.models import Organisation, display_names
 from casework.cases.models import BreakGlassAccess, Case, CaseNameToken
 from casework.consent import overrides
 from casework.consent.forms import has_control_characters
@@ -86,11 +87,19 @@ def research_consent_active(case_id: uuid.UUID, on: date | None = None) -> bool:
     return bool(session.execute(select(condition)).scalar())
 
 
-def erase_case(case: Case, reason: str, actor: Any, trigger: str = "manual") -> ErasureResult:
-    """Crypto-shred ``case``. Raises ErasureError (already erased, reason too short). Audited
-    as ``case.erase``; the caller commits, then calls :func:`wipe`."""
+def erase_case(
+    case: Case, reason: str, actor: Any, trigger: str = "manual", reason_code: str = "other"
+) -> ErasureResult:
+    """Crypto-shred ``case``. Raises ErasureError (already erased, reason too short, a reason
+    code not in ``vocab.ERASURE_REASONS``). Audited as ``case.erase`` with the reason code: the
+    organisation's erasure record (:func:`erasure_records`). The caller commits, then calls
+    :func:`wipe`."""
     if case.erased_at is not None:
         raise ErasureError({"": _("This case was already erased.")})
+    if trigger == "retention":
+        reason_code = "retention"
+    if reason_code not in vocab.ERASURE_REASONS:
+        raise ErasureError({"reason_code": _("Choose one of the listed options.")})
     reason = validate_reason(reason) if trigger == "manual" else reason
     _secure_delete_on()
     keep_coded = research_consent_active(case.id)
@@ -133,12 +142,57 @@ def erase_case(case: Case, reason: str, actor: Any, trigger: str = "manual") -> 
         actor=actor,
         details={
             "trigger": trigger,
+            "reason_code": reason_code,
             "research_data_kept": keep_coded,
             "referrals_revoked": revoked,
             "documents_shredded": documents_shredded,
         },
     )
     return ErasureResult(case.id, case.reference, keep_coded, revoked)
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRecord:
+    """One erased case as its organisation's record shows it: no data of the person."""
+
+    case_id: uuid.UUID
+    reference: str
+    erased_at: datetime
+    erased_by: str | None  # None: the retention rule (no one)
+    reason_code: str | None
+
+
+def erasure_records(organisation_id: uuid.UUID, page: int = 1, per_page: int = 50) -> tuple[list[ErasureRecord], int]:
+    """The organisation's erased cases, newest first, one page: reference, when, who (from the
+    audit chain's ``case.erase`` event) and the reason code. Returns (records, total)."""
+    erased = and_(Case.owner_org_id == organisation_id, Case.erased_at.is_not(None))
+    total = session.execute(select(func.count(Case.id)).where(erased)).scalar_one()
+    cases = session.execute(
+        select(Case.id, Case.reference, Case.erased_at)
+        .where(erased)
+        .order_by(Case.erased_at.desc(), Case.reference)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    events: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, Any]]] = {}
+    for case_id, actor_id, details in session.execute(
+        select(AuditEvent.case_id, AuditEvent.actor_id, AuditEvent.details)
+        .where(
+            AuditEvent.case_id.in_([row.id for row in cases]),
+            AuditEvent.action == "case.erase",
+            AuditEvent.outcome == "ok",
+        )
+        .order_by(AuditEvent.id)
+    ):
+        events[case_id] = (actor_id, details or {})  # the latest wins
+    names = display_names({actor for actor, _details in events.values() if actor is not None})
+    records = []
+    for row in cases:
+        actor_id, details = events.get(row.id, (None, {}))
+        code = details.get("reason_code") or ("retention" if details.get("trigger") == "retention" else None)
+        name = names.get(actor_id) if actor_id is not None else None
+        records.append(ErasureRecord(row.id, row.reference, row.erased_at, name, code))
+    return records, total
 
 
 def _secure_delete_on() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from casework import vocab
@@ -86,3 +86,7 @@ class ConsentForm(FlaskForm):
 
 class WithdrawConsentForm(FlaskForm):
     withdrawn_on = DateField(_l("Date withdrawn"), validators=[InputRequired()], default=date.today)
+    # Required (by the view) only when referrals rest on the consent: they are listed above it.
+    confirm_revocations = BooleanField(_l("Revoke these referrals with the withdrawal"))
+    # The referrals the user was shown (their ids): a confirmation holds only for that list.
+    shown_revocations = HiddenField()

@@ -232,6 +232,24 @@ def _apply_sharing_decision(case: Case, organisation_id: uuid.UUID, consent: Con
     overrides.end_overrides(case, actor, cause="person_decided", organisation_id=organisation_id)
 
 
+def referrals_a_withdrawal_revokes(consent: Consent) -> list[Any]:
+    """The open referrals that withdrawing ``consent`` would revoke, as :func:`withdraw_consent`
+    chooses them: those resting on it, and, when no other decision to share with that
+    organisation stays in force, every open referral to it. Empty for any other purpose, a
+    refusal or a consent already withdrawn. Raises nothing; changes nothing."""
+    if consent.purpose != REFERRAL_PURPOSE or consent.organisation_id is None:
+        return []
+    if consent.decision != "granted" or consent.withdrawn_on is not None:
+        return []
+    from casework.partners import services as referrals
+
+    found = {r.id: r for r in referrals.open_referrals(consent.case_id, consent_id=consent.id)}
+    current = active_consent(consent.case_id, REFERRAL_PURPOSE, consent.organisation_id)
+    if current is None or current.id == consent.id:
+        found.update({r.id: r for r in referrals.open_referrals(consent.case_id, to_org_id=consent.organisation_id)})
+    return sorted(found.values(), key=lambda r: r.created_at)
+
+
 def withdraw_consent(grant: CaseGrant, consent: Consent, withdrawn_on: date) -> int:
     """Record the withdrawal of a consent of the case of ``grant`` (which must allow
     CONSENT_RECORD). Returns how many referrals it revoked.

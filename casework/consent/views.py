@@ -184,7 +184,31 @@ def withdraw(consent_id: uuid.UUID) -> str | Response | tuple[str, int]:
     grant, consent = _load_consent(consent_id, Permission.CONSENT_RECORD)
     case, rcase = grant.case, grant.view
     form = WithdrawConsentForm()
-    context = {"form": form, "case": rcase, "consent": consent}
+    # What the withdrawal revokes at once, said before it is confirmed.
+    to_revoke = services.referrals_a_withdrawal_revokes(consent)
+    context = {
+        "form": form,
+        "case": rcase,
+        "consent": consent,
+        "to_revoke": to_revoke,
+        "org_names": organisation_names({r.to_org_id for r in to_revoke}),
+    }
+    shown = ",".join(sorted(str(r.id) for r in to_revoke))
+    if form.validate_on_submit() and to_revoke and not form.confirm_revocations.data:
+        form.confirm_revocations.errors = [_("Confirm that these referrals are revoked with the withdrawal.")]
+        form.shown_revocations.data = shown
+        return render_template("consent/withdraw.html", **context), 400
+    if form.validate_on_submit() and to_revoke and form.shown_revocations.data != shown:
+        # Referrals came or went since the page was shown: what was confirmed is not what would go.
+        form.confirm_revocations.data = False
+        form.confirm_revocations.errors = [
+            _(
+                "The referrals resting on this consent changed while you were on this page: "
+                "check them and confirm again."
+            )
+        ]
+        form.shown_revocations.data = shown
+        return render_template("consent/withdraw.html", **context), 409
     if form.validate_on_submit():
         try:
             revoked = services.withdraw_consent(grant, consent, form.withdrawn_on.data)  # type: ignore[arg-type]
@@ -202,6 +226,7 @@ def withdraw(consent_id: uuid.UUID) -> str | Response | tuple[str, int]:
             flash(_("%(n)d referral(s) resting on this consent were revoked.", n=revoked), "warning")
         return redirect(case_file_url(case.id, "consents"))
     status = 400 if form.is_submitted() else 200
+    form.shown_revocations.data = shown
     if consent.withdrawn_on is not None or consent.decision != "granted":
         status = 409 if form.is_submitted() else 200
         return render_template("consent/withdraw.html", conflict=True, **context), status

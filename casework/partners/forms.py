@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from casework import vocab
+from casework.cases.forms import MAX_PAGE, IntegerFieldWithMessage, OptionalSelectField, a_date, code_choices
 from casework.consent.forms import NoControlCharacters, strip_filter, with_placeholder
 from casework.partners.services import DEFAULT_SCOPE
 
@@ -103,4 +114,46 @@ class SummaryForm(FlaskForm):
         description=_l("For a partner: the referral the summary goes with."),
         choices=[],
         validators=[Optional()],
+    )
+
+
+REFERENCE_SEARCH_MAX = 40
+
+
+class PortalFilterForm(FlaskForm):
+    """Filters and paging of the partner portal (a GET form: codes, dates and references only)."""
+
+    class Meta:
+        csrf = False
+
+    status = OptionalSelectField(_l("Status"), choices=code_choices(vocab.REFERRAL_STATUSES, _l("Any status")))
+    sent_from = a_date(_l("Sent from"))
+    sent_to = a_date(_l("Sent until"))
+    q = StringField(
+        _l("Reference"),
+        description=_l("A referral's reference (REF-…), or the reference of a case you can open."),
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=REFERENCE_SEARCH_MAX), NoControlCharacters()],
+    )
+    page = IntegerFieldWithMessage(
+        _l("Page"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE, message=_l("Enter a page number from 1."))],
+    )
+
+    def validate_sent_to(self, field: DateField) -> None:
+        if field.data and self.sent_from.data and field.data < self.sent_from.data:
+            raise ValidationError(_l("This is before the start of the range."))
+
+
+class ServicesPageForm(FlaskForm):
+    """Paging of a partner's own services."""
+
+    class Meta:
+        csrf = False
+
+    page = IntegerFieldWithMessage(
+        _l("Page"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=MAX_PAGE, message=_l("Enter a page number from 1."))],
     )

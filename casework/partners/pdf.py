@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
@@ -121,8 +122,11 @@ def families_for(texts: Iterable[str]) -> list[FontFamily]:
     return sorted(needed, key=FONT_FAMILIES.index)
 
 
-def _align(text: str) -> str:
-    """Right-aligned when the text's first strong character is right-to-left (an Arabic name)."""
+def _align(text: str, rtl: bool = False) -> str:
+    """Right-aligned when the page runs right to left (an Arabic interface), or when the text's
+    first strong character is right-to-left (an Arabic name)."""
+    if rtl:
+        return "R"
     for char in text:
         direction = unicodedata.bidirectional(char)
         if direction in ("R", "AL"):
@@ -208,9 +212,13 @@ def render(summary: Summary) -> bytes:
     pdf.alias_nb_pages()
     pdf.add_page()
     width = pdf.epw
+    # In a right-to-left interface the page runs from the right: everything is right-aligned
+    # and each row's label stands to the right of its value.
+    locale = get_locale()
+    rtl = locale is not None and locale.text_direction == "rtl"
 
     def paragraph(text: str, height: float) -> None:
-        pdf.multi_cell(width, height, text, new_x="LMARGIN", new_y="NEXT", align=_align(text))
+        pdf.multi_cell(width, height, text, new_x="LMARGIN", new_y="NEXT", align=_align(text, rtl))
 
     pdf.set_font(MAIN.name, "B", 15)
     paragraph(title, 8)
@@ -223,11 +231,13 @@ def render(summary: Summary) -> bytes:
         paragraph(section.title, 7)
         if section.lines:
             pdf.set_font(MAIN.name, "", 10)
-            with pdf.table(col_widths=(38, 62), first_row_as_headings=False, line_height=5.5) as table:
+            widths = (62, 38) if rtl else (38, 62)
+            with pdf.table(col_widths=widths, first_row_as_headings=False, line_height=5.5) as table:
                 for line in section.lines:
                     row = table.row()
-                    row.cell(line.label, align=_align(line.label))
-                    row.cell(line.value or "—", align=_align(line.value or "—"))
+                    cells = (line.label, line.value or "—")
+                    for cell in reversed(cells) if rtl else cells:
+                        row.cell(cell, align=_align(cell, rtl))
         for text in section.texts:
             pdf.set_font(MAIN.name, "B", 10)
             paragraph(text.label, 5.5)

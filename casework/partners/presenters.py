@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from casework import access
 from casework.access import RedactedCase
+from casework.assistance.models import Service
 from casework.auth.models import Organisation, organisation_names
 from casework.cases.models import Case, CaseNote
 from casework.db import session
@@ -110,26 +111,126 @@ class PortalRow:
         return self.case_reference is not None
 
 
-def portal_rows(user: Any, on: date | None = None, limit: int = 500) -> list[PortalRow]:
-    """Referrals addressed to the user's organisation; the case reference only for those
-    through which it may see the case now (accepted, basis in force, case not erased)."""
+PER_PAGE = 25
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class PortalFilters:
+    status: str | None = None
+    sent_from: date | None = None
+    sent_to: date | None = None
+    q: str | None = None
+    page: int = 1
+
+
+@dataclass(slots=True)
+class Paged:
+    """One page of a list: its rows, how many there are in all, which page."""
+
+    rows: list[Any]
+    total: int
+    page: int
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _reference_condition(user: Any, q: str, on: date) -> ColumnElement[bool]:
+    """A referral by its own reference (REF- and up to eight hex digits, any case), or by the
+    reference of its case, only for a referral through which the partner sees that case now
+    (a pending referral's case reference is never searchable: it would tell which case it is)."""
+    text = q.strip().lower()
+    digits = text.removeprefix("ref-")
+    conditions: list[ColumnElement[bool]] = []
+    if digits and len(digits) <= 8 and set(digits) <= _HEX:
+        # The reference is the id's first eight hex digits (before the first hyphen on PostgreSQL).
+        conditions.append(func.lower(cast(Referral.id, String)).like(digits + "%"))
+    live_case = select(Case.id).where(Case.reference == q.strip().upper(), Case.erased_at.is_(None))
+    conditions.append(and_(Referral.case_id.in_(live_case), access.partner_referral_condition(user, on)))
+    return or_(*conditions)
+
+
+def portal_page(user: Any, filters: PortalFilters, on: date | None = None) -> Paged:
+    """One page of the referrals addressed to the user's organisation, newest first, filtered;
+    the case reference only for those through which it may see the case now (accepted, basis
+    in force, case not erased). A page past the end shows the last page."""
     on = on or date.today()
+    conditions: list[ColumnElement[bool]] = [access.referral_scope(user)]
+    if filters.status:
+        conditions.append(Referral.status == filters.status)
+    if filters.sent_from:
+        conditions.append(Referral.created_at >= datetime.combine(filters.sent_from, time.min, tzinfo=UTC))
+    if filters.sent_to:
+        conditions.append(
+            Referral.created_at < datetime.combine(filters.sent_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    if filters.q:
+        conditions.append(_reference_condition(user, filters.q, on))
+    total = session.execute(select(func.count(Referral.id)).where(*conditions)).scalar_one()
+    paged = Paged([], total, filters.page)
+    paged.page = min(filters.page, paged.pages)
+    if total == 0:
+        return paged
     from_org = aliased(Organisation)
     rows = session.execute(
         select(Referral, from_org.name)
         .join(from_org, from_org.id == Referral.from_org_id)
-        .where(access.referral_scope(user))
-        .order_by(Referral.created_at.desc())
-        .limit(limit)
+        .where(*conditions)
+        .order_by(Referral.created_at.desc(), Referral.id)
+        .limit(paged.per_page)
+        .offset((paged.page - 1) * paged.per_page)
     ).all()
+    ids = [referral.id for referral, _name in rows]
     live = dict(
         session.execute(
             select(Referral.id, Case.reference)
             .join(Case, Case.id == Referral.case_id)
-            .where(Case.erased_at.is_(None), access.partner_referral_condition(user, on))
+            .where(Referral.id.in_(ids), Case.erased_at.is_(None), access.partner_referral_condition(user, on))
         ).all()
     )
-    return [PortalRow(referral, name, live.get(referral.id)) for referral, name in rows]
+    paged.rows = [PortalRow(referral, name, live.get(referral.id)) for referral, name in rows]
+    return paged
+
+
+# -- the partner's own services -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OwnService:
+    service: Service
+    case_reference: str
+
+
+def own_services(user: Any, page: int = 1, case_id: uuid.UUID | None = None, on: date | None = None) -> Paged:
+    """The services the user's organisation provides on the cases it may see now (through an
+    accepted referral whose basis is in force), most recently changed first: codes, dates and
+    the case reference only (the records themselves open through the assistance pages)."""
+    on = on or date.today()
+    live_cases = select(Referral.case_id).where(access.partner_referral_condition(user, on))
+    conditions: list[ColumnElement[bool]] = [
+        Service.provider_org_id == user.organisation_id,
+        Service.case_id.in_(live_cases),
+        Case.erased_at.is_(None),
+    ]
+    if case_id is not None:
+        conditions.append(Service.case_id == case_id)
+    total = session.execute(
+        select(func.count(Service.id)).join(Case, Case.id == Service.case_id).where(*conditions)
+    ).scalar_one()
+    paged = Paged([], total, page)
+    paged.page = min(page, paged.pages)
+    if total:
+        rows = session.execute(
+            select(Service, Case.reference)
+            .join(Case, Case.id == Service.case_id)
+            .where(*conditions)
+            .order_by(Service.updated_at.desc(), Service.id)
+            .limit(paged.per_page)
+            .offset((paged.page - 1) * paged.per_page)
+        ).all()
+        paged.rows = [OwnService(service, reference) for service, reference in rows]
+    return paged
 
 
 # -- the partner's case page ----------------------------------------------------------------------

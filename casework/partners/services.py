@@ -21,6 +21,7 @@ from casework.consent import services as consent_services
 from casework.consent.forms import has_control_characters
 from casework.consent.models import Consent
 from casework.db import session, utcnow
+from casework.partners import masking
 from casework.partners.models import OPEN_STATUSES, Referral
 
 # Never more than needed: what most referrals need to start helping someone.
@@ -95,6 +96,20 @@ def basis_in_force(referral: Referral, on: date | None = None) -> bool:
         return current is not None and consent is not None and consent.withdrawn_on is None
     override = referral.override
     return override is not None and override.is_active(on)
+
+
+def message_before_answer(referral: Referral, on: date | None = None) -> str | None:
+    """The referrer's message as the organisation it is addressed to reads it before answering:
+    while the referral is pending and its basis (consent or override) holds, with every
+    identifier of the person masked (nothing of the case is shared before acceptance: names,
+    aliases, phone numbers, e-mail addresses and document numbers). None otherwise, and for an
+    erased case. Raises nothing."""
+    if referral.status != "pending" or not referral.message_ct or not basis_in_force(referral, on):
+        return None
+    case = session.get(Case, referral.case_id)
+    if case is None or case.erased_at is not None:
+        return None
+    return masking.mask_text(str(referral.message), masking.rules_for(case, frozenset()))
 
 
 # -- creating -----------------------------------------------------------------------------------
@@ -298,6 +313,18 @@ def _end_override(referral: Referral, actor: Any) -> None:
         overrides.end_overrides(referral.case, actor, cause="referral_ended", override_id=referral.override_id)
 
 
+def open_referrals(
+    case_id: uuid.UUID, to_org_id: uuid.UUID | None = None, consent_id: uuid.UUID | None = None
+) -> list[Referral]:
+    """The case's open referrals (to one organisation / resting on one consent), oldest first."""
+    query = select(Referral).where(Referral.case_id == case_id, Referral.status.in_(OPEN_STATUSES))
+    if to_org_id is not None:
+        query = query.where(Referral.to_org_id == to_org_id)
+    if consent_id is not None:
+        query = query.where(Referral.consent_id == consent_id)
+    return list(session.execute(query.order_by(Referral.created_at)).scalars())
+
+
 def revoke_open_referrals(
     case: Case,
     actor: Any,
@@ -307,12 +334,7 @@ def revoke_open_referrals(
 ) -> int:
     """Revoke the case's open referrals (to one organisation / resting on one consent).
     For system-driven ends: consent withdrawn or refused, case erased. Returns the count."""
-    query = select(Referral).where(Referral.case_id == case.id, Referral.status.in_(OPEN_STATUSES))
-    if to_org_id is not None:
-        query = query.where(Referral.to_org_id == to_org_id)
-    if consent_id is not None:
-        query = query.where(Referral.consent_id == consent_id)
-    referrals = list(session.execute(query).scalars())
+    referrals = open_referrals(case.id, to_org_id=to_org_id, consent_id=consent_id)
     for referral in referrals:
         _revoke(referral, actor, cause)
     return len(referrals)

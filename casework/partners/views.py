@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -25,7 +25,16 @@ from casework.consent import services as consent_services
 from casework.consent.links import case_file_url, optional_url
 from casework.db import session
 from casework.partners import presenters, services, summary
-from casework.partners.forms import CompleteForm, EmergencyReferralForm, NoteForm, ReferralForm, RespondForm, RevokeForm
+from casework.partners.forms import (
+    CompleteForm,
+    EmergencyReferralForm,
+    NoteForm,
+    PortalFilterForm,
+    ReferralForm,
+    RespondForm,
+    RevokeForm,
+    ServicesPageForm,
+)
 from casework.partners.models import Referral
 
 bp = Blueprint("partners", __name__)
@@ -49,11 +58,37 @@ def _attach_errors(form: Any, errors: dict[str, str]) -> None:
 
 
 # -- the portal -----------------------------------------------------------------------------------
+def _query_args(form: Any) -> dict[str, str]:
+    """The filters in use, to carry over to the other pages' links."""
+    return {k: v for k, v in request.args.items(multi=False) if k in form and k != "page" and v}
+
+
 @bp.route("/partners/portal")
 @route(Permission.REFERRAL_RESPOND)
-def portal() -> str:
-    rows = presenters.portal_rows(current_user)
-    return render_template("partners/portal.html", rows=rows)
+def portal() -> tuple[str, int]:
+    form = PortalFilterForm(formdata=request.args or None)
+    if not form.validate():
+        return render_template("partners/portal.html", form=form, page=None, query_args={}), 400
+    filters = presenters.PortalFilters(
+        status=form.status.data or None,
+        sent_from=form.sent_from.data,
+        sent_to=form.sent_to.data,
+        q=form.q.data or None,
+        page=form.page.data or 1,
+    )
+    page = presenters.portal_page(current_user, filters)
+    return render_template("partners/portal.html", form=form, page=page, query_args=_query_args(form)), 200
+
+
+@bp.route("/partners/services")
+@route(Permission.REFERRAL_RESPOND)
+def services_list() -> tuple[str, int]:
+    """The services the partner's organisation recorded, on the cases it may still see."""
+    form = ServicesPageForm(formdata=request.args or None)
+    if not form.validate():
+        return render_template("partners/services.html", form=form, page=None), 400
+    page = presenters.own_services(current_user, form.page.data or 1)
+    return render_template("partners/services.html", form=form, page=page), 200
 
 
 # -- creating referrals ---------------------------------------------------------------------------
@@ -142,9 +177,12 @@ def _referral_page(referral: Referral, status: int = 200, **forms: Any) -> tuple
     grant = None
     if not partner or live:
         # The reader's grant on the case renders the message (masked for a partner); a
-        # partner whose referral is not live sees no message at all.
+        # partner whose referral is not live sees no message at all...
         grant = access.grant_for(current_user, session.get(Case, referral.case_id))  # type: ignore[arg-type]
         message = grant.free_text(referral.message)
+    elif referral.to_org_id == current_user.organisation_id:
+        # ... except what it is asked, before it answers: the person masked whole.
+        message = services.message_before_answer(referral)
     case_reference = None
     if not partner or live:
         case_reference = session.execute(select(Case.reference).where(Case.id == referral.case_id)).scalar_one()
@@ -274,6 +312,7 @@ def _partner_case_page(grant: access.CaseGrant, note_form: NoteForm, status: int
         "note_form": note_form,
         "may_add_note": grant.allows(Permission.PARTNER_NOTE_ADD),
         "assistance_links": assistance_links,
+        "own_services": presenters.own_services(grant.user, case_id=case.id).rows,
     }
     return render_template("partners/case.html", **context), status
 

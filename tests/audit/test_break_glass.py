@@ -310,3 +310,25 @@ def test_without_csrf_token_nothing_is_granted(app, outsider, foreign_case):
     response = client.post(f"/cases/{foreign_case.id}/break-glass", data={"reason": REASON}, csrf=False)
     assert response.status_code == 400
     assert grants(app) == []
+
+
+@pytest.mark.parametrize("page", ["timeline", "consents", "summary"])
+def test_every_out_of_scope_page_of_a_case_offers_emergency_access(app, outsider, foreign_case, page):
+    """Issue 21: not only the case file: a link to any page of the case (a notice, a colleague's
+    message) out of scope is a 404 that offers the way on."""
+    _supervisor, client = outsider
+    response = client.get(f"/cases/{foreign_case.id}/{page}")
+    assert response.status_code == 404
+    assert f"/cases/{foreign_case.id}/break-glass" in response.get_data(as_text=True)
+
+
+def test_the_supervisors_tools_are_linked(app, make_org, make_user, login, make_case):
+    """Issue 21: emergency access from the menu, who looked at the case from the case file."""
+    org = make_org(kind="lead_agency")
+    supervisor = make_user("supervisor", org=org)
+    case = make_case(org)
+    client = app.test_client()
+    login(client, supervisor)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'href="/cases/break-glass"' in page  # the menu
+    assert f'href="/audit/cases/{case.id}"' in page  # who opened or changed this case

@@ -1,6 +1,7 @@
-"""Every role's pages on a phone and on a laptop, in English, French and Spanish: each page loads
-without console errors and axe-core finds no serious or critical violation on it (the check runs
-on every document a browser test opens: see conftest.py). Nothing scrolls sideways on a phone."""
+"""Every role's pages on a phone and on a laptop, in English, French and Spanish (and, for three
+roles, Arabic and Russian): each page loads without console errors and axe-core finds no serious
+or critical violation on it (the check runs on every document a browser test opens: see
+conftest.py). Nothing scrolls sideways on a phone."""
 
 from __future__ import annotations
 
@@ -110,12 +111,16 @@ def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
     ]
     return {
         "caseworker": staff,
-        "supervisor": [*staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass", "/notifications/"],
-        "admin": ["/admin/", "/admin/users", "/admin/users/new"],
+        "supervisor": [
+            *staff, "/exports/settings", f"/audit/cases/{case.id}", "/cases/break-glass", "/notifications/",
+            "/erasures/", f"/consents/{referral.consent_id}/withdraw",
+        ],
+        "admin": ["/admin/", "/admin/users", "/admin/users/new", "/erasures/"],
         "operator": ["/admin/", "/admin/users", "/admin/organisations", "/admin/organisations/new", "/audit/"],
         "researcher": ["/exports/"],
         "partner": [
-            "/partners/portal", f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
+            "/partners/portal", "/partners/portal?status=accepted", "/partners/services",
+            f"/partners/referrals/{referral.id}", f"/partners/cases/{case.id}",
             f"/cases/{case.id}/documents", f"/documents/{document_id}", "/home",
         ],
     }[role]  # fmt: skip
@@ -133,6 +138,10 @@ def pages_of(role: str, case, referral, service_id, document_id) -> list[str]:
         ("researcher", "es-ES", 375),
         ("partner", "en-GB", 375),
         ("partner", "fr-FR", 1280),
+        # Right to left, and Cyrillic (tests/browser/test_languages.py has a few pages in all five).
+        ("supervisor", "ar", 375),
+        ("caseworker", "ru-RU", 768),
+        ("partner", "ar", 1280),
     ],
 )
 def test_every_page_of_a_role_is_accessible_and_fits(browsing, sign_in, world, role, locale, width):

@@ -25,7 +25,12 @@ def _erase(world) -> None:
     client = world.client_for(world.supervisor)
     with world.app.app_context():
         version = session.get(Case, world.case.id).version_id
-    data = {"reason": REASON, "confirm_reference": world.case.reference, "version_id": version}
+    data = {
+        "reason": REASON,
+        "reason_code": "person_request",
+        "confirm_reference": world.case.reference,
+        "version_id": version,
+    }
     assert client.post(f"/cases/{world.case.id}/erase", data=data).status_code == 302
 
 

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "casework" / "translations"
-LANGUAGES = ("fr", "es")
+LANGUAGES = ("fr", "es", "ar", "ru")
 # The keywords scripts/i18n passes to pybabel (on top of Babel's defaults).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|\{(\w*)\}")

@@ -97,7 +97,9 @@ def test_withdrawing_consent_revokes_access_at_once_and_is_audited(world, make_r
     partner = world.client_for(world.partner)
     assert partner.get(f"/partners/cases/{world.case.id}").status_code == 200
     lead = world.client_for(world.caseworker)
-    response = lead.post(f"/consents/{referral.consent_id}/withdraw", data={"withdrawn_on": TODAY.isoformat()})
+    # The referral is named first, and the withdrawal confirmed for it.
+    withdrawal = {"withdrawn_on": TODAY.isoformat(), "confirm_revocations": "y", "shown_revocations": str(referral.id)}
+    response = lead.post(f"/consents/{referral.consent_id}/withdraw", data=withdrawal)
     assert response.status_code == 302
     assert partner.get(f"/partners/cases/{world.case.id}").status_code == 404  # the very next request
     with world.app.app_context():

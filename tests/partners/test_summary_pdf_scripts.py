@@ -123,3 +123,48 @@ def test_app_import_loads_no_pdf_library(tmp_path, keyring_file):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def text_lines_with_boxes(pdf: bytes) -> list[tuple[str, float, float]]:
+    """(text as drawn, left x, right x) of each line of the first page."""
+    found = []
+    for page in extract_pages(io.BytesIO(pdf)):
+        for box in page:
+            if isinstance(box, LTTextContainer):
+                for line in box:
+                    if isinstance(line, LTTextLine) and line.get_text().strip():
+                        found.append((line.get_text().strip(), line.x0, line.x1))
+        break
+    return found
+
+
+def test_an_arabic_summary_reads_right_to_left(app):
+    """In Arabic the page runs from the right: the title and headings end at the right margin and
+    each row's label stands to the right of its value."""
+    from flask_babel import force_locale
+
+    from casework.partners import pdf
+
+    summary = a_summary({"Latin": "Maria Lopez"})
+    with app.test_request_context(), force_locale("ar"):
+        data = pdf.render(summary)
+        title = pdf._("Case summary %(reference)s", reference=summary.reference)
+    lines = text_lines_with_boxes(data)
+    page_right = max(x1 for _text, _x0, x1 in lines)
+    title_line = next((x0, x1) for text, x0, x1 in lines if summary.reference in text)
+    assert page_right - title_line[1] < 2, (title, lines)  # the title ends at the right margin
+    label = next(x0 for text, x0, _x1 in lines if text == "Latin")
+    value = next(x0 for text, x0, _x1 in lines if text == "Maria Lopez")
+    assert label > value, lines  # the label column is on the right
+
+
+def test_a_russian_summary_reads_back_in_cyrillic(app):
+    from flask_babel import force_locale
+
+    from casework.partners import pdf
+
+    summary = a_summary({"Latin": "Maria Lopez"})
+    with app.test_request_context(), force_locale("ru"):
+        data = pdf.render(summary)
+        title = pdf._("Case summary %(reference)s", reference=summary.reference)
+    assert title.startswith("Сводка") and reads_back(extracted_lines(data), title, False) == 1

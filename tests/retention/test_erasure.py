@@ -97,7 +97,13 @@ def erase(world: Any, client: Any = None, **overrides: Any) -> Any:
     client = client or world.client_for(world.supervisor)
     with world.app.app_context():
         version = session.get(Case, world.case.id).version_id
-    data = {"reason": REASON, "confirm_reference": world.case.reference, "version_id": version, **overrides}
+    data = {
+        "reason": REASON,
+        "reason_code": "person_request",
+        "confirm_reference": world.case.reference,
+        "version_id": version,
+        **overrides,
+    }
     return client.post(f"/cases/{world.case.id}/erase", data=data)
 
 

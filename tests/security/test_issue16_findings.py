@@ -385,7 +385,12 @@ def test_erasure_reason_is_encrypted_and_readable_after_erasure(app, orgs, make_
     reason = "The person asked for erasure in writing at the office visit."
     response = client.post(
         f"/cases/{case.id}/erase",
-        data={"reason": reason, "confirm_reference": case.reference, "version_id": version},
+        data={
+            "reason": reason,
+            "reason_code": "person_request",
+            "confirm_reference": case.reference,
+            "version_id": version,
+        },
     )
     assert response.status_code == 302
     assert b"office visit" not in raw_bytes(app, "SELECT erasure_reason FROM cases WHERE id = :id", id=case.id.hex)
