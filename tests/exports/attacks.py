@@ -55,14 +55,7 @@ def integer_intervals(
     if not unknown:
         return {}
     constraints = [LinearConstraint(a, b, b)] if len(a) else []
-    # A two-way table's relations (each line sums to its total, margins included) put every
-    # entry in exactly two lines, and the lines split into {rows, the total column} and
-    # {columns, the total row} so that an entry's two coefficients have the same sign across the
-    # two sets and opposite signs within one: the matrix is totally unimodular. With integer
-    # published values and bounds every vertex is integral, so the linear programme gives the
-    # integer programme's minima and maxima exactly, in a fraction of the time. Three-way tables
-    # have no such structure: they are solved as integer programmes.
-    integrality = np.ones(len(unknown)) if len(shape) > 2 else np.zeros(len(unknown))
+    integrality = np.ones(len(unknown))
     lows = [float(lower if isinstance(lower, int) else lower.get(cell, 0)) for cell in unknown]
     bounds = Bounds(np.asarray(lows), np.full(len(unknown), np.inf))
     out: dict[tuple[int, ...], tuple[float, float]] = {}
