@@ -198,12 +198,11 @@ class Config:
         )
 
 
-def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
-    """CASEWORK_KEYRING_POLL_SECONDS, CASEWORK_NODE_NAME, CASEWORK_BACKUP_RETENTION_DAYS."""
-    numbers: dict[str, tuple[str, type]] = {
-        "keyring_poll_seconds": ("CASEWORK_KEYRING_POLL_SECONDS", float),
-        "backup_retention_days": ("CASEWORK_BACKUP_RETENTION_DAYS", int),
-    }
+def _non_negative_numbers(
+    numbers: Mapping[str, tuple[str, type]], env_vars: Mapping[str, str], overrides: dict[str, Any]
+) -> None:
+    """Read each setting ``name: (VARIABLE, int or float)`` not overridden. Raises ConfigError
+    on a value that is not a number or is negative."""
     for name, (var, kind) in numbers.items():
         if name not in overrides and env_vars.get(var, "").strip():
             try:
@@ -212,6 +211,15 @@ def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[st
                 raise ConfigError(f"{var} must be a number, not {env_vars[var]!r}") from None
             if overrides[name] < 0:
                 raise ConfigError(f"{var} cannot be negative")
+
+
+def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
+    """CASEWORK_KEYRING_POLL_SECONDS, CASEWORK_NODE_NAME, CASEWORK_BACKUP_RETENTION_DAYS."""
+    numbers: dict[str, tuple[str, type]] = {
+        "keyring_poll_seconds": ("CASEWORK_KEYRING_POLL_SECONDS", float),
+        "backup_retention_days": ("CASEWORK_BACKUP_RETENTION_DAYS", int),
+    }
+    _non_negative_numbers(numbers, env_vars, overrides)
     # Tests build many apps in one process: they start a watcher only when they ask for one.
     if env == "testing":
         overrides.setdefault("keyring_poll_seconds", 0.0)
@@ -255,14 +263,7 @@ def _reminder_settings(env: str, env_vars: Mapping[str, str], overrides: dict[st
         "smtp_port": ("CASEWORK_SMTP_PORT", int),
         "jobs_ticker_seconds": ("CASEWORK_JOBS_TICKER_SECONDS", float),
     }
-    for name, (var, kind) in numbers.items():
-        if name not in overrides and env_vars.get(var, "").strip():
-            try:
-                overrides[name] = kind(env_vars[var])
-            except ValueError:
-                raise ConfigError(f"{var} must be a number, not {env_vars[var]!r}") from None
-            if overrides[name] < 0:
-                raise ConfigError(f"{var} cannot be negative")
+    _non_negative_numbers(numbers, env_vars, overrides)
     if "smtp_starttls" not in overrides and "CASEWORK_SMTP_STARTTLS" in env_vars:
         overrides["smtp_starttls"] = env_vars["CASEWORK_SMTP_STARTTLS"].lower() in ("1", "true", "yes", "on")
     if overrides.get("smtp_host") and not overrides.get("smtp_from"):

@@ -8,6 +8,7 @@ from :func:`section_data`); these pages are its forms.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,27 @@ def _page(template: str, status: int, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
+def _round_trip(
+    template: str, context: dict[str, Any], save: Callable[[], object], done: str, case_id: uuid.UUID, tab: str
+) -> Page:
+    """A form's round trip: the page on GET; 400 with the messages on bad input or when the
+    service refuses it (nothing kept); else commit, say ``done`` and go back to the case's tab."""
+    form = context["form"]
+    if not form.is_submitted():
+        return _page(template, 200, **context)
+    if not form.validate():
+        return _page(template, 400, **context)
+    try:
+        save()
+    except InputErrors as refused:
+        session.rollback()
+        apply_errors(form, refused.errors)
+        return _page(template, 400, **context)
+    session.commit()
+    flash(done, "success")
+    return redirect(tab_url(case_id, tab))
+
+
 # -- goals -------------------------------------------------------------------------------------
 def _goal_input(form: GoalForm) -> services.GoalInput:
     return services.GoalInput(
@@ -95,19 +117,14 @@ def add_goal(case_id: uuid.UUID) -> Page:
     grant = access.load_case(case_id, Permission.CASE_EDIT)
     form = GoalForm()
     context = {"form": form, "case": grant.view, "goal": None}
-    if not form.is_submitted():
-        return _page("plans/goal.html", 200, **context)
-    if not form.validate():
-        return _page("plans/goal.html", 400, **context)
-    try:
-        services.add_goal(grant, _goal_input(form))
-    except InputErrors as refused:
-        session.rollback()
-        apply_errors(form, refused.errors)
-        return _page("plans/goal.html", 400, **context)
-    session.commit()
-    flash(_("The goal was added to the plan."), "success")
-    return redirect(tab_url(grant.case_id, "plan"))
+    return _round_trip(
+        "plans/goal.html",
+        context,
+        lambda: services.add_goal(grant, _goal_input(form)),
+        _("The goal was added to the plan."),
+        grant.case_id,
+        "plan",
+    )
 
 
 @bp.route("/plan/goals/<uuid:goal_id>", methods=["GET", "POST"])
@@ -168,26 +185,21 @@ def add_action(goal_id: uuid.UUID) -> Page:
     grant, goal = _load(PlanGoal, goal_id, Permission.CASE_EDIT)
     form = _action_form(grant)
     context = {"form": form, "case": grant.view, "goal": goal, "goal_text": grant.free_text(goal.description)}
-    if not form.is_submitted():
-        return _page("plans/action.html", 200, **context)
-    if not form.validate():
-        return _page("plans/action.html", 400, **context)
-    try:
-        services.add_action(
+    return _round_trip(
+        "plans/action.html",
+        context,
+        lambda: services.add_action(
             grant,
             goal,
             title_code=form.title_code.data or None,
             title=form.title.data or None,
             due_on=form.due_on.data,
             assignee_id=_uuid(form.assignee.data),
-        )
-    except InputErrors as refused:
-        session.rollback()
-        apply_errors(form, refused.errors)
-        return _page("plans/action.html", 400, **context)
-    session.commit()
-    flash(_("The action was added; it is on the task list too."), "success")
-    return redirect(tab_url(grant.case_id, "plan"))
+        ),
+        _("The action was added; it is on the task list too."),
+        grant.case_id,
+        "plan",
+    )
 
 
 def _uuid(raw: str | None) -> uuid.UUID | None:
@@ -204,19 +216,16 @@ def request_review(case_id: uuid.UUID) -> Page:
     grant = access.load_case(case_id, Permission.CASE_EDIT)
     form = ReviewForm()
     context = {"form": form, "case": grant.view}
-    if not form.is_submitted():
-        return _page("plans/review.html", 200, **context)
-    if not form.validate():
-        return _page("plans/review.html", 400, **context)
-    try:
-        services.request_review(grant, form.reviewed_on.data, form.next_review_on.data, form.summary.data or None)
-    except InputErrors as refused:
-        session.rollback()
-        apply_errors(form, refused.errors)
-        return _page("plans/review.html", 400, **context)
-    session.commit()
-    flash(_("The review was recorded; a supervisor will approve it."), "success")
-    return redirect(tab_url(grant.case_id, "plan"))
+    return _round_trip(
+        "plans/review.html",
+        context,
+        lambda: services.request_review(
+            grant, form.reviewed_on.data, form.next_review_on.data, form.summary.data or None
+        ),
+        _("The review was recorded; a supervisor will approve it."),
+        grant.case_id,
+        "plan",
+    )
 
 
 @bp.route("/cases/<uuid:case_id>/closure", methods=["GET", "POST"])
@@ -225,19 +234,14 @@ def request_closure(case_id: uuid.UUID) -> Page:
     grant = access.load_case(case_id, Permission.CASE_EDIT)
     form = ClosureRequestForm()
     context = {"form": form, "case": grant.view, "checklist": services.closure_checklist(grant.case_id)}
-    if not form.is_submitted():
-        return _page("plans/closure.html", 200, **context)
-    if not form.validate():
-        return _page("plans/closure.html", 400, **context)
-    try:
-        services.request_closure(grant, form.summary.data or None)
-    except InputErrors as refused:
-        session.rollback()
-        apply_errors(form, refused.errors)
-        return _page("plans/closure.html", 400, **context)
-    session.commit()
-    flash(_("The closure was asked for; a supervisor will decide."), "success")
-    return redirect(tab_url(grant.case_id, "management"))
+    return _round_trip(
+        "plans/closure.html",
+        context,
+        lambda: services.request_closure(grant, form.summary.data or None),
+        _("The closure was asked for; a supervisor will decide."),
+        grant.case_id,
+        "management",
+    )
 
 
 @bp.route("/approvals/<uuid:approval_id>", methods=["GET", "POST"])
