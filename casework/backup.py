@@ -101,7 +101,7 @@ def postgres_environment(url: URL) -> dict[str, str]:
         ("PGUSER", url.username),
         ("PGPASSWORD", url.password),
         ("PGDATABASE", url.database),
-        ("PGSSLMODE", url.query.get("sslmode")),
+        ("PGSSLMODE", dict(url.query).get("sslmode")),  # the URL's parameters, not an ORM query
     ):
         if value:
             env[variable] = str(value)
