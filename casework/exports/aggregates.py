@@ -24,6 +24,13 @@ Protection, in order:
    the same cell and count always get the same noise, so repeating a request or comparing two
    tables that share a cell shows nothing new), are never shown below the threshold, and are
    rounded to the policy's base.
+4. **The published table, as an attacker reads it.** Perturbed lines need not add up, and
+   where they do they can pin hidden counts that the true table left wide (a row whose
+   published total leaves its hidden counts no room: all 0, or all 1). So the intervals are
+   checked again from the published counts, for an attacker who assumes hidden counts are at
+   least 0 and one who assumes at least 1, over every line (or every line but those that
+   contradict the premise on their own) and over each line alone; narrow ones are widened by
+   hiding more, as in 2 (:func:`resist_published_view`).
 
 Hidden counts are written as :data:`SUPPRESSED`, never as a number.
 """
@@ -122,27 +129,38 @@ def _lines(shape: tuple[int, ...]) -> Iterator[tuple[slice | int, ...]]:
 
 # -- protection intervals -----------------------------------------------------------------------------
 def interval_room(
-    full: IntArray, hidden: BoolArray, which: BoolArray | None = None, enough: int | None = None
+    full: IntArray,
+    hidden: BoolArray,
+    which: BoolArray | None = None,
+    enough: int | None = None,
+    lowest: IntArray | None = None,
+    free_lines: Sequence[int] = (),
 ) -> tuple[IntArray, IntArray]:
     """For every hidden entry (of ``which``, default all), how far its value can go up and down
-    over non-negative integer tables agreeing with every published entry; zero elsewhere.
+    over integer tables agreeing with every published entry, each hidden entry at least its
+    ``lowest`` (default :func:`_floor`); zero elsewhere. ``full`` must be such a table. Lines
+    numbered in ``free_lines`` (as :func:`_lines` yields them) need not add up.
     Capped at twice the largest count plus one (more is as good as unbounded here). With
     ``enough``, two-way tables may answer less than the true room for an entry once what they
     found is already wide enough for ``enough`` (see :func:`wide_enough`)."""
     which = hidden if which is None else which & hidden
+    lowest = _floor(full) if lowest is None else lowest
     if full.ndim == 1:
-        return _room_1d(full, hidden)
+        return _room_1d(full, hidden, lowest, line_free=bool(free_lines))
     if full.ndim == 2:
-        return _room_2d(full, hidden, which, enough)
-    return _room_lp(full, hidden, which)
+        return _room_2d(full, hidden, which, enough, lowest, free_lines)
+    return _room_lp(full, hidden, which, lowest, free_lines)
 
 
-def _room_1d(full: IntArray, hidden: BoolArray) -> tuple[IntArray, IntArray]:
+def _room_1d(full: IntArray, hidden: BoolArray, floor: IntArray, line_free: bool = False) -> tuple[IntArray, IntArray]:
     up = np.zeros(full.shape, dtype=np.int64)
     down = np.zeros(full.shape, dtype=np.int64)
     cap = int(full.max(initial=0)) * 2 + UNBOUNDED
-    floor = _floor(full)
     inner = np.flatnonzero(hidden[:-1])
+    if line_free:  # nothing ties the entries together
+        up[hidden] = cap
+        down[hidden] = full[hidden] - floor[hidden]
+        return up, down
     if hidden[-1]:  # the total is hidden: nothing bounds the cells from above
         up[hidden] = cap
         down[inner] = full[inner] - floor[inner]
@@ -163,13 +181,20 @@ def _floor(full: IntArray) -> IntArray:
 
 
 def _room_2d(
-    full: IntArray, hidden: BoolArray, which: BoolArray, enough: int | None = None
+    full: IntArray,
+    hidden: BoolArray,
+    which: BoolArray,
+    enough: int | None,
+    lowest: IntArray,
+    free_lines: Sequence[int] = (),
 ) -> tuple[IntArray, IntArray]:
     """Two-way tables as a flow network: row nodes and column nodes (margins included), one edge
     per hidden entry. Raising an entry by ``t`` is a circulation of ``t`` through its edge, so
-    the most it can rise is the maximum flow back around, without that edge."""
+    the most it can rise is the maximum flow back around, without that edge. A free line's node
+    is joined both ways to one extra node without limit: it need not balance (the extra node
+    balances by itself, as every node's imbalance adds up to zero)."""
     rows, cols = full.shape
-    size = rows + cols
+    size = rows + cols + 1
     big = int(full.max(initial=0)) * 2 + UNBOUNDED
     # sign +1 for inner cells and the grand total, -1 for the other margins; with d the flow
     # from the row node to the column node, the entry becomes x + sign * d >= 0.
@@ -177,14 +202,17 @@ def _room_2d(
     sign[-1, :] *= -1
     sign[:, -1] *= -1
     entries = np.argwhere(hidden)
-    heads = np.concatenate([entries[:, 0], rows + entries[:, 1]])
-    tails = np.concatenate([rows + entries[:, 1], entries[:, 0]])
+    free_nodes = np.asarray([rows + n if n < cols else n - cols for n in free_lines], dtype=np.int64)
+    extra = np.full(free_nodes.size, size - 1)
+    heads = np.concatenate([entries[:, 0], rows + entries[:, 1], free_nodes, extra])
+    tails = np.concatenate([rows + entries[:, 1], entries[:, 0], extra, free_nodes])
     values = full[entries[:, 0], entries[:, 1]]
     plus = sign[entries[:, 0], entries[:, 1]] > 0
-    room = values - _floor(values)  # how far each can fall
+    room = values - lowest[entries[:, 0], entries[:, 1]]  # how far each can fall
     forward = np.where(plus, big, room)  # row -> column
     backward = np.where(plus, room, big)  # column -> row
-    graph = csr_array((np.concatenate([forward, backward]).astype(np.int32), (heads, tails)), shape=(size, size))
+    capacities = np.concatenate([forward, backward, np.full(2 * free_nodes.size, big)]).astype(np.int32)
+    graph = csr_array((capacities, (heads, tails)), shape=(size, size))
     graph.sort_indices()
 
     def slot(a: int, b: int) -> int:  # where an arc sits in the graph's data
@@ -199,12 +227,12 @@ def _room_2d(
         # already shows wide enough need no maximum flow.
         to_col = np.zeros(full.shape, dtype=np.int64)  # capacity row node -> column node
         to_row = np.zeros(full.shape, dtype=np.int64)
-        fall_room = full - _floor(full)
+        fall_room = full - lowest
         to_col[hidden] = np.where(sign[hidden] > 0, big, fall_room[hidden])
         to_row[hidden] = np.where(sign[hidden] > 0, fall_room[hidden], big)
-        towards, backwards = _four_cycles(to_col, to_row)
+        towards, backwards = _four_cycles(to_col, to_row, np.unique(np.argwhere(which)[:, 0]))
         rise = np.where(sign > 0, towards, backwards)
-        fall = np.minimum(np.where(sign > 0, backwards, towards), full - _floor(full))
+        fall = np.minimum(np.where(sign > 0, backwards, towards), full - lowest)
         up[which], down[which] = rise[which], fall[which]
         exact = which & ~wide_enough(full, hidden, up, down, enough)
     for i, j in np.argwhere(exact):
@@ -217,18 +245,19 @@ def _room_2d(
         backwards = maximum_flow(without, r, c).flow_value
         rise, fall = (towards, backwards) if sign[i, j] > 0 else (backwards, towards)
         up[i, j] = min(rise, big)
-        down[i, j] = min(fall, int(full[i, j] - (full[i, j] >= 1)))
+        down[i, j] = min(fall, int(full[i, j] - lowest[i, j]))
     return up, down
 
 
-def _four_cycles(to_col: IntArray, to_row: IntArray) -> tuple[IntArray, IntArray]:
-    """Per entry (i, j), the capacity of the best path of three other entries from its column
-    node back to its row node (``towards``: c_j -> r_k -> c_l -> r_i) and from its row node to its
-    column node (``backwards``: r_i -> c_l -> r_k -> c_j), with k != i and l != j."""
+def _four_cycles(to_col: IntArray, to_row: IntArray, wanted_rows: IntArray) -> tuple[IntArray, IntArray]:
+    """Per entry (i, j) of the ``wanted_rows``, the capacity of the best path of three other
+    entries from its column node back to its row node (``towards``: c_j -> r_k -> c_l -> r_i) and
+    from its row node to its column node (``backwards``: r_i -> c_l -> r_k -> c_j), with k != i and
+    l != j; zero in other rows (a check of one entry need not pay for the whole table)."""
     rows, cols = to_col.shape
     towards = np.zeros((rows, cols), dtype=np.int64)
     backwards = np.zeros((rows, cols), dtype=np.int64)
-    for i in range(rows):
+    for i in (int(r) for r in wanted_rows):
         # towards: min(to_row[k, j], to_col[k, l], to_row[i, l]); backwards: min(to_col[i, l],
         # to_row[k, l], to_col[k, j]). Inner part over l first, best and second best kept so
         # that l = j can be left out.
@@ -247,7 +276,9 @@ def _four_cycles(to_col: IntArray, to_row: IntArray) -> tuple[IntArray, IntArray
     return towards, backwards
 
 
-def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntArray, IntArray]:
+def _room_lp(
+    full: IntArray, hidden: BoolArray, which: BoolArray, lowest: IntArray, free_lines: Sequence[int] = ()
+) -> tuple[IntArray, IntArray]:
     """Any number of dimensions: for each hidden entry, minimise and maximise it by linear
     programming (HiGHS), then, unless the LP optimum is already integral, by integer
     programming (three-way tables are not totally unimodular)."""
@@ -258,7 +289,9 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
         return up, down
     position = {tuple(int(v) for v in cell): p for p, cell in enumerate(unknown)}
     a_rows, b = [], []
-    for line in _lines(full.shape):
+    for number, line in enumerate(_lines(full.shape)):
+        if number in free_lines:
+            continue
         cells = list(itertools.product(*(range(s) if isinstance(part, slice) else [part] for s, part in
                                          zip(full.shape, line, strict=True))))  # fmt: skip
         row = np.zeros(len(unknown))
@@ -275,7 +308,6 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
     a = np.asarray(a_rows)
     rhs = np.asarray(b)
     big = int(full.max(initial=0)) * 2 + UNBOUNDED
-    lowest = _floor(full)
     bounds = [(int(lowest[tuple(cell)]), big) for cell in unknown]
     for p, cell in enumerate(unknown):
         if not which[tuple(cell)]:
@@ -298,11 +330,16 @@ def _room_lp(full: IntArray, hidden: BoolArray, which: BoolArray) -> tuple[IntAr
     return up, down
 
 
-def wide_enough(full: IntArray, hidden: BoolArray, up: IntArray, down: IntArray, width: int) -> BoolArray:
+def wide_enough(
+    full: IntArray, hidden: BoolArray, up: IntArray, down: IntArray, width: int, one_person: bool = True
+) -> BoolArray:
     """Hidden entries whose interval is at least ``width`` wide, even to an attacker who
-    assumes that every non-empty hidden count holds someone. A count of one person must reach
-    at least ``width`` above one: they may know someone is there, never that only one is."""
-    ok = (up + down >= width) & ((full != 1) | (up >= width))
+    assumes that every non-empty hidden count holds someone. With ``one_person``, a count of
+    one person must reach at least ``width`` above one: they may know someone is there, never
+    that only one is."""
+    ok = up + down >= width
+    if one_person:
+        ok &= (full != 1) | (up >= width)
     return ok | ~hidden
 
 
@@ -320,36 +357,59 @@ def _complement_candidates(full: IntArray, hidden: BoolArray, structural: BoolAr
     return ranked[: COMPLEMENT_CANDIDATES * full.ndim]
 
 
+@dataclass(frozen=True, slots=True)
+class _Premise:
+    """What the attacker assumes of hidden entries: each at least ``lowest``; with
+    ``one_person``, the rule for counts of one person applies (see :func:`wide_enough`)."""
+
+    lowest: IntArray | None = None  # None: :func:`_floor` of the table
+    one_person: bool = True
+    free_lines: tuple[int, ...] = ()  # lines set aside (numbered as :func:`_lines` yields them)
+
+
 def complementary_suppression(
-    full: IntArray, primary: BoolArray, width: int, structural: BoolArray | None = None
+    full: IntArray,
+    primary: BoolArray,
+    width: int,
+    structural: BoolArray | None = None,
+    premise: _Premise = _Premise(),
 ) -> BoolArray:
     """Primary plus complementary hidden entries such that every hidden entry keeps an interval
-    at least ``width`` wide (see :func:`wide_enough`)."""
+    at least ``width`` wide (see :func:`wide_enough`) in ``full``, a table agreeing with what
+    is published. Raises RuntimeError when nothing published is left to hide."""
     structural = np.zeros(full.shape, dtype=bool) if structural is None else structural
     hidden = primary & ~structural
-    up, down = interval_room(full, hidden, enough=width)
-    queue = [tuple(int(v) for v in cell) for cell in np.argwhere(~wide_enough(full, hidden, up, down, width))]
+    if premise.lowest is None:
+        premise = _Premise(_floor(full), premise.one_person, premise.free_lines)
+    up, down = interval_room(full, hidden, enough=width, lowest=premise.lowest, free_lines=premise.free_lines)
+    narrow = ~wide_enough(full, hidden, up, down, width, premise.one_person)
+    queue = [tuple(int(v) for v in cell) for cell in np.argwhere(narrow)]
     # Hiding more never narrows an interval, so what passed once stays passed: only the cells
     # that failed and the complements added need checking again.
     while queue:
         cell = queue.pop(0)
-        if _wide(full, hidden, cell, width):
+        if _wide(full, hidden, cell, width, premise):
             continue
-        complement = _complement(full, hidden, structural, cell, width)
+        complement = _complement(full, hidden, structural, cell, width, premise)
         hidden[complement] = True
         queue.extend([cell, complement])
     return hidden
 
 
-def _wide(full: IntArray, hidden: BoolArray, cell: tuple[int, ...], width: int) -> bool:
+def _wide(full: IntArray, hidden: BoolArray, cell: tuple[int, ...], width: int, premise: _Premise) -> bool:
     only = np.zeros(full.shape, dtype=bool)
     only[cell] = True
-    up, down = interval_room(full, hidden, only, enough=width)
-    return bool(wide_enough(full, hidden, up, down, width)[cell])
+    up, down = interval_room(full, hidden, only, enough=width, lowest=premise.lowest, free_lines=premise.free_lines)
+    return bool(wide_enough(full, hidden, up, down, width, premise.one_person)[cell])
 
 
 def _complement(
-    full: IntArray, hidden: BoolArray, structural: BoolArray, cell: tuple[int, ...], width: int
+    full: IntArray,
+    hidden: BoolArray,
+    structural: BoolArray,
+    cell: tuple[int, ...],
+    width: int,
+    premise: _Premise,
 ) -> tuple[int, ...]:
     """The published entry to hide for ``cell``: the first candidate that makes it wide enough,
     else the one that widens it most."""
@@ -366,12 +426,144 @@ def _complement(
     for candidate in candidates:
         trial = hidden.copy()
         trial[candidate] = True
-        up, down = interval_room(full, trial, only, enough=width)
-        if wide_enough(full, trial, up, down, width)[cell]:
+        up, down = interval_room(full, trial, only, enough=width, lowest=premise.lowest, free_lines=premise.free_lines)
+        if wide_enough(full, trial, up, down, width, premise.one_person)[cell]:
             return candidate
         if up[cell] + down[cell] > best_room:
             best, best_room = candidate, int(up[cell] + down[cell])
     return best
+
+
+# -- what the published table tells an attacker --------------------------------------------------
+# The intervals above are those of the true table. An attacker works from the published one:
+# perturbed counts whose lines need not add up. Where they do (or do once a few contradicting
+# lines are set aside), the published counts pin hidden ones of their own, to values that are
+# often the true ones (a row whose hidden counts must all be 0, or all 1). So the published
+# table is checked as the attacker sees it, for both premises (hidden counts >= 0, and >= 1),
+# on the whole system and line by line, and hidden further until no hidden count is narrower
+# than ``width`` there either.
+
+
+def _line_cells(shape: tuple[int, ...]) -> list[tuple[IntArray, int]]:
+    """Every line as (flat indices of its entries but the total, flat index of the total)."""
+    flat = np.arange(int(np.prod(shape))).reshape(shape)
+    return [(flat[line][:-1], int(flat[line][-1])) for line in _lines(shape)]
+
+
+def _attacker_table(
+    published: IntArray,
+    hidden: BoolArray,
+    structural: BoolArray,
+    lower: int,
+    lines: list[tuple[IntArray, int]],
+    free_lines: Sequence[int] = (),
+) -> IntArray | None:
+    """A table agreeing with every published entry (structural ones 0) and every line, each
+    hidden entry an integer at least ``lower``: the point an attacker's intervals are measured
+    from. None when there is none (the premise contradicts the published table)."""
+    values = np.where(structural, 0, published).ravel()
+    unknown = np.flatnonzero(hidden.ravel())
+    if unknown.size == 0:
+        return np.where(structural, 0, published)
+    position = np.full(values.size, -1)
+    position[unknown] = np.arange(unknown.size)
+    rows, cols, data, rhs = [], [], [], []
+    for number, (inner, total) in enumerate(lines):
+        if number in free_lines:
+            continue
+        members = np.append(inner, total)
+        signs = np.append(np.ones(inner.size), -1.0)
+        mine = position[members] >= 0
+        if not mine.any():
+            continue
+        row = len(rhs)
+        rows.extend([row] * int(mine.sum()))
+        cols.extend(position[members[mine]].tolist())
+        data.extend(signs[mine].tolist())
+        rhs.append(-float((signs[~mine] * values[members[~mine]]).sum()))
+    matrix = csr_array((data, (rows, cols)), shape=(len(rhs), unknown.size))
+    result = milp(
+        np.zeros(unknown.size),
+        constraints=[LinearConstraint(matrix, rhs, rhs)],
+        integrality=np.ones(unknown.size),
+        bounds=Bounds(np.full(unknown.size, float(lower)), np.inf),
+    )
+    if result.status != 0 or result.x is None:
+        return None
+    view = values.copy()
+    view[unknown] = np.rint(result.x).astype(np.int64)
+    return view.reshape(published.shape)
+
+
+def _line_alone(values: IntArray, hidden: BoolArray, inner: IntArray, total: int, lower: int) -> tuple[int, int] | None:
+    """(room, hidden entries) of one line on its own under the premise: its hidden entries
+    range over [lower, lower + room]; None when the line tells nothing alone (its total is
+    hidden, or none of its entries is)."""
+    mask = hidden.ravel()
+    if mask[total] or not mask[inner].any():
+        return None
+    flat = values.ravel()
+    rest = int(flat[total]) - int(flat[inner[~mask[inner]]].sum())
+    count = int(mask[inner].sum())
+    return rest - lower * count, count
+
+
+def _hide_for_lines_alone(
+    published: IntArray, hidden: BoolArray, structural: BoolArray, width: int, lower: int,
+    lines: list[tuple[IntArray, int]],
+) -> BoolArray:  # fmt: skip
+    """Hide, on every line whose hidden entries the line alone pins or confines to fewer than
+    ``width`` values, its smallest published entry (its total when nothing else is left)."""
+    values = np.where(structural, 0, published)
+    hidden = hidden.copy()
+    for inner, total in lines:
+        while (found := _line_alone(values, hidden, inner, total, lower)) is not None:
+            room, count = found
+            if room < 0 or (count >= 2 and room >= width):  # contradicts the premise, or wide enough
+                break
+            flat_hidden, flat_structural = hidden.ravel(), structural.ravel()
+            open_inner = inner[~flat_hidden[inner] & ~flat_structural[inner]]
+            target = int(open_inner[np.argmin(values.ravel()[open_inner])]) if open_inner.size else total
+            hidden[np.unravel_index(target, hidden.shape)] = True
+    return hidden
+
+
+def _contradicting_lines(
+    published: IntArray, hidden: BoolArray, structural: BoolArray, lower: int, lines: list[tuple[IntArray, int]]
+) -> tuple[int, ...]:
+    """The lines that contradict the premise on their own: an attacker sets those aside."""
+    values = np.where(structural, 0, published)
+    out = []
+    for number, (inner, total) in enumerate(lines):
+        found = _line_alone(values, hidden, inner, total, lower)
+        if found is not None and found[0] < 0:
+            out.append(number)
+    return tuple(out)
+
+
+def resist_published_view(published: IntArray, hidden: BoolArray, structural: BoolArray, width: int) -> BoolArray:
+    """``hidden`` plus what must also be hidden so that, from the published counts, no hidden
+    count can be confined to fewer than ``width`` values, for an attacker who assumes hidden
+    counts are at least 0 or at least 1, using every line, every line but those that contradict
+    the premise on their own, or one line at a time. Raises RuntimeError when nothing published
+    is left to hide."""
+    lines = _line_cells(published.shape)
+    hidden = hidden & ~structural
+    while True:
+        before = hidden.copy()
+        for lower in (0, 1):
+            hidden = _hide_for_lines_alone(published, hidden, structural, width, lower, lines)
+            free: tuple[int, ...] = ()
+            view = _attacker_table(published, hidden, structural, lower, lines)
+            if view is None:
+                free = _contradicting_lines(published, hidden, structural, lower, lines)
+                view = _attacker_table(published, hidden, structural, lower, lines, free) if free else None
+            if view is None:
+                continue
+            premise = _Premise(lowest=np.where(hidden, lower, 0), one_person=False, free_lines=free)
+            hidden = complementary_suppression(view, hidden, width, structural, premise)
+        if np.array_equal(hidden, before):
+            return hidden
 
 
 # -- publishing --------------------------------------------------------------------------------------
@@ -419,6 +611,7 @@ def protect(
     primary = ~structural_full & ((full < threshold) | (full + noise_full < threshold))
     hidden = complementary_suppression(full, primary, width, structural_full)
     published = publish(full, noise_full, threshold, rounding_base)
+    hidden = resist_published_view(published, hidden, structural_full, width)
     return ProtectedTable(
         tuple(dimensions),
         tuple(tuple(c) for c in categories),
