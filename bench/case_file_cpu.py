@@ -38,6 +38,7 @@ import pstats
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,9 @@ class Counter:
         return total / tick
 
 
-def measure(clients: dict[str, Any], urls: dict[str, list[str]], counter: Counter, repeat: int, rounds: int) -> dict[str, Any]:
+def measure(
+    clients: dict[str, Any], urls: dict[str, list[str]], counter: Counter, repeat: int, rounds: int
+) -> dict[str, Any]:
     per_round = max(1, repeat // rounds)
     app_ms: dict[str, list[float]] = {name: [] for name in urls}
     pg_ms: dict[str, list[float]] = {name: [] for name in urls}
@@ -175,6 +178,24 @@ def measure(clients: dict[str, Any], urls: dict[str, list[str]], counter: Counte
     }
 
 
+# What this process does not see of a request in the load test (bench/RESULTS.md, quiet
+# machine): gunicorn's HTTP work (its /health cost 1.5 ms of app CPU there, about 0.6 more than
+# here) and the load generator's CPU per /health and per case file (0.6 and 1.3 ms).
+GUNICORN_MS = 0.6
+GENERATOR_MS = {"/health": 0.6, "case file": 1.3}
+TARGET_SHARE = 0.30
+
+
+def estimated_share(health: dict[str, Any], case_file: dict[str, Any]) -> float:
+    """The case file's share of the /health ceiling the load test would show: the ratio of the
+    CPU both cost the machine per request (app, PostgreSQL, gunicorn, load generator)."""
+
+    def total(f: dict[str, Any], name: str) -> float:
+        return float(f["app"] + (f["pg"] or 0.0) + GUNICORN_MS + GENERATOR_MS[name])
+
+    return total(health, "/health") / total(case_file, "case file")
+
+
 def profile(client: Any, urls: list[str], n: int, sort: str) -> None:
     profiler = cProfile.Profile(time.process_time)  # CPU, not the waits on PostgreSQL
     profiler.enable()
@@ -194,7 +215,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=3, help="caseworker accounts (the first one is measured)")
     parser.add_argument("--repeat", type=int, default=300, help="requests per page")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (the median round counts)")
-    parser.add_argument("--workdir", default="/tmp/casework-case-file-cpu", help="keyring and accounts")
+    workdir = str(Path(tempfile.gettempdir()) / "casework-case-file-cpu")
+    parser.add_argument("--workdir", default=workdir, help="keyring and accounts")
     parser.add_argument("--reuse", action="store_true", help="reuse the database --workdir describes")
     parser.add_argument("--profile", type=int, default=0, help="then profile this many case files")
     parser.add_argument("--statements", action="store_true", help="then print one case file's SQL")
@@ -227,16 +249,16 @@ def main() -> None:
         pg = f"{f['pg']:.2f}" if f["pg"] is not None else "-"
         print(f"{name:<12} {f['app']:8.2f} {pg:>7} {f['statements']:10.1f} {f['app'] / health:13.2f}x")
     case_file = figures["case file"]
-    share = health / case_file["app"]
     for name, f in figures.items():
         pg = f" / PostgreSQL {f['pg']:.2f}" if f["pg"] is not None else ""
-        print(f"RESULT|case-file CPU: {name} ms per request (app{' / PostgreSQL' if pg else ''})|{f['app']:.2f}{pg}|-|-")
+        label = "app / PostgreSQL" if pg else "app"
+        print(f"RESULT|case-file CPU: {name} ms per request ({label})|{f['app']:.2f}{pg}|-|-")
     print(f"RESULT|case-file CPU: statements per case file|{case_file['statements']:.0f}|-|-")
-    # 30 % of the ceiling needs about 3.3x /health's cost (app CPU alone, this bench's measure).
-    target = 1 / 0.30
     ratio = case_file["app"] / health
-    print(f"RESULT|case-file CPU: case file app CPU / /health app CPU|{ratio:.2f}x|<= {target:.1f}x|{'yes' if ratio <= target else 'no'}")
-    print(f"RESULT|case-file CPU: /health CPU / case file CPU (app)|{share:.0%}|-|-")
+    print(f"RESULT|case-file CPU: case file app CPU / /health app CPU|{ratio:.2f}x|-|-")
+    estimate = estimated_share(figures["/health"], case_file)
+    met = "yes" if estimate >= TARGET_SHARE else "no"
+    print(f"RESULT|case-file CPU: estimated load-test share of the /health ceiling|{estimate:.0%}|>= 30%|{met}")
     if args.statements:
         counter.log = []
         clients["case file"].get(urls["case file"][0], base_url=BASE_URL)
