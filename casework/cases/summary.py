@@ -2,10 +2,10 @@
 
 Status, the consents in force, open tasks and the next deadline, open assistance, pending
 referrals and the risk level of the latest assessment, and the names of the case's
-organisation and caseworker, in two queries (every figure and name as a scalar subquery of one
-statement, and the consent records). Both statements are built once per process with bound
-parameters: a case file is the most opened page, and building a statement costs more CPU than
-PostgreSQL spends running it.
+organisation and caseworker, in one query: the case's consent records, each row carrying every
+figure and name as a scalar subquery. The statement is built once per process with a bound
+parameter: a case file is the most opened page, and building the statement (and a round trip)
+costs more CPU than PostgreSQL spends running it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
 
@@ -39,14 +40,22 @@ class SummaryHeader:
     assignee_name: str | None = None  # None: nobody assigned (or no such account)
 
 
+#: the consent columns that decide what is in force (no ciphertext)
+_CONSENT_COLUMNS = ("purpose", "organisation_id", "decision", "given_on", "expires_on", "withdrawn_on", "recorded_at")
+
+
 @functools.cache
-def _facts_statement() -> Select[Any]:
-    """One row: open services, pending referrals, latest risk level and its date, open tasks,
-    their next due date, the owner organisation's name, the assignee's display name."""
+def _header_statement() -> Select[Any]:
+    """The case's row joined to its consent records (one row per record, or one row of NULLs),
+    each carrying: open services, pending referrals, the latest risk level and its date, open
+    tasks and their next due date, the owner organisation's name and the assignee's display
+    name, then the consent columns."""
     from casework.auth.models import Organisation, User
+    from casework.cases.models import Case
+    from casework.consent.models import Consent
     from casework.tasks.models import OPEN, Task
 
-    case_id = bindparam("case_id", type_=Service.__table__.c.case_id.type)
+    case_id = bindparam("case_id", type_=Case.__table__.c.id.type)
     latest = (
         select(Assessment.risk_level, Assessment.assessed_on)
         .where(Assessment.case_id == case_id, Assessment.risk_level.is_not(None))
@@ -54,36 +63,27 @@ def _facts_statement() -> Select[Any]:
         .limit(1)
         .subquery()
     )
-    return select(
-        select(func.count(Service.id))
-        .where(Service.case_id == case_id, Service.status.in_(OPEN_SERVICE_STATUSES))
-        .scalar_subquery(),
-        select(func.count(Referral.id))
-        .where(Referral.case_id == case_id, Referral.status == "pending")
-        .scalar_subquery(),
-        select(latest.c.risk_level).scalar_subquery(),
-        select(latest.c.assessed_on).scalar_subquery(),
-        select(func.count(Task.id)).where(Task.case_id == case_id, Task.status == OPEN).scalar_subquery(),
-        select(func.min(Task.due_on)).where(Task.case_id == case_id, Task.status == OPEN).scalar_subquery(),
-        select(Organisation.name).where(Organisation.id == bindparam("org_id")).scalar_subquery(),
-        select(User.display_name).where(User.id == bindparam("assignee_id")).scalar_subquery(),
+    open_tasks = (Task.case_id == case_id, Task.status == OPEN)
+    return (
+        select(
+            select(func.count(Service.id))
+            .where(Service.case_id == case_id, Service.status.in_(OPEN_SERVICE_STATUSES))
+            .scalar_subquery(),
+            select(func.count(Referral.id))
+            .where(Referral.case_id == case_id, Referral.status == "pending")
+            .scalar_subquery(),
+            select(latest.c.risk_level).scalar_subquery(),
+            select(latest.c.assessed_on).scalar_subquery(),
+            select(func.count(Task.id)).where(*open_tasks).scalar_subquery(),
+            select(func.min(Task.due_on)).where(*open_tasks).scalar_subquery(),
+            select(Organisation.name).where(Organisation.id == Case.owner_org_id).scalar_subquery(),
+            select(User.display_name).where(User.id == Case.assigned_to_id).scalar_subquery(),
+            *(getattr(Consent, name) for name in _CONSENT_COLUMNS),
+        )
+        .select_from(Case)
+        .outerjoin(Consent, Consent.case_id == Case.id)
+        .where(Case.id == case_id)
     )
-
-
-@functools.cache
-def _consents_statement() -> Select[Any]:
-    """The columns of a case's consent records that decide what is in force (no ciphertext)."""
-    from casework.consent.models import Consent
-
-    return select(
-        Consent.purpose,
-        Consent.organisation_id,
-        Consent.decision,
-        Consent.given_on,
-        Consent.expires_on,
-        Consent.withdrawn_on,
-        Consent.recorded_at,
-    ).where(Consent.case_id == bindparam("case_id", type_=Consent.__table__.c.case_id.type))
 
 
 def summary_header(grant: access.CaseGrant, on: date | None = None) -> SummaryHeader:
@@ -95,11 +95,11 @@ def summary_header(grant: access.CaseGrant, on: date | None = None) -> SummaryHe
 
     case = grant.case
     on = on or date.today()
-    row = session.execute(
-        _facts_statement(), {"case_id": case.id, "org_id": case.owner_org_id, "assignee_id": case.assigned_to_id}
-    ).one()
-    records = session.execute(_consents_statement(), {"case_id": case.id}).all()
-    states = consent_services.current_consents(case.id, on, records=records)
+    rows = session.execute(_header_statement(), {"case_id": case.id}).all()
+    row = rows[0]
+    consent = len(row) - len(_CONSENT_COLUMNS)
+    records = [SimpleNamespace(**dict(zip(_CONSENT_COLUMNS, r[consent:], strict=True))) for r in rows if r[consent]]
+    states = consent_services.current_consents(case.id, on, records=cast(list[Any], records))
     purposes = {purpose for (purpose, _org), state in states.items() if state.active}
     in_force = [code.code for code in vocab.CONSENT_PURPOSES if code.code in purposes]
     return SummaryHeader(
