@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 from jinja2.runtime import Context
 from jinja2.utils import pass_context
@@ -60,6 +61,24 @@ def _template_gettext() -> dict[str, Any]:
     # ``_`` too: Jinja's own ``_`` looks ``gettext`` up in the context and calls it, a second
     # call per string.
     return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
+
+
+_ONCE: dict[tuple[Any, Hashable], str] = {}
+
+
+def once_per_language(key: Hashable, text: Callable[[], str]) -> str:
+    """``text()`` (a translation: a code's label, a tab's name) in the request's language,
+    computed once per language and process under ``key``; afterwards one lookup instead of
+    Flask-Babel's search for the request's catalogue on every string. Only for text that
+    depends on the language alone (never on the request, the user or a record)."""
+    locale = get_locale()
+    if locale is None:
+        return text()
+    try:
+        return _ONCE[locale, key]
+    except KeyError:
+        value = _ONCE[locale, key] = str(text())
+        return value
 
 
 def _blank_none(value: Any) -> Any:

@@ -22,7 +22,7 @@ from casework.cases import forms
 from casework.cases.models import Case, CaseNote
 from casework.cases.services import assignable_users
 from casework.cases.summary import summary_header
-from casework.cases.tabs import DEFAULT_TAB, TABS, tab_of
+from casework.cases.tabs import DEFAULT_TAB, tab_labels, tab_of
 from casework.db import session
 
 
@@ -90,7 +90,7 @@ def case_file_context(grant: access.CaseGrant, tab: str = DEFAULT_TAB, **form_ov
     summary = summary_header(grant)
     context: dict[str, Any] = {
         "tab": tab,
-        "tabs": TABS,
+        "tabs": tab_labels(),
         "summary": summary,
         "case": grant.view,
         "case_id": case.id,
