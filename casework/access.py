@@ -502,16 +502,18 @@ def referral_scope(user: Any) -> ColumnElement[bool]:
     return false()
 
 
-def active_break_glass_condition(user: Any) -> ColumnElement[bool]:
-    """SQL over BreakGlassAccess: the user's emergency accesses in force (not expired, not ended)."""
+def active_break_glass_condition(user: Any, now: Any = None) -> ColumnElement[bool]:
+    """SQL over BreakGlassAccess: the user's emergency accesses in force (not expired, not ended)
+    at ``now`` (a value or a bound parameter; default: this moment)."""
     from casework.cases.models import BreakGlassAccess
 
-    return and_(BreakGlassAccess.user_id == user.id, BreakGlassAccess.expires_at > utcnow())
+    return and_(BreakGlassAccess.user_id == user.id, BreakGlassAccess.expires_at > (utcnow() if now is None else now))
 
 
-def relation_condition(user: Any, relation: Relation, on: date | None = None) -> ColumnElement[bool]:
+def relation_condition(user: Any, relation: Relation, on: Any = None, now: Any = None) -> ColumnElement[bool]:
     """SQL over Case: does ``relation`` hold between ``user`` and the case? The conditions of
-    the relations are exclusive by construction (by role first, then by organisation)."""
+    the relations are exclusive by construction (by role first, then by organisation).
+    ``on`` (the day) and ``now`` (for emergency access) may be bound parameters."""
     from casework.cases.models import BreakGlassAccess, Case
     from casework.partners.models import Referral
 
@@ -530,14 +532,14 @@ def relation_condition(user: Any, relation: Relation, on: date | None = None) ->
     if relation is Relation.BREAK_GLASS:
         if role is not Role.SUPERVISOR:
             return false()
-        granted = exists().where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
+        granted = exists().where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user, now))
         return and_(Case.owner_org_id != user.organisation_id, granted)
     if relation is Relation.PARTNER:
         if role is not Role.PARTNER:
             return false()
-        on = on or date.today()
+        on = date.today() if on is None else on
         return exists().where(Referral.case_id == Case.id, partner_referral_condition(user, on))
-    others = [relation_condition(user, r, on) for r in Relation if r is not Relation.NONE]
+    others = [relation_condition(user, r, on, now) for r in Relation if r is not Relation.NONE]
     return ~or_(*others)
 
 
@@ -571,12 +573,12 @@ def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]
     return _expression_from(_relation_conditions(user, on))
 
 
-def _relation_conditions(user: Any, on: date | None) -> dict[Relation, ColumnElement[bool]]:
+def _relation_conditions(user: Any, on: Any, now: Any = None) -> dict[Relation, ColumnElement[bool]]:
     """The conditions of the relations that can hold for this user (the others are false)."""
     conditions = {}
     for relation in Relation:
         if relation is not Relation.NONE:
-            condition = relation_condition(user, relation, on)
+            condition = relation_condition(user, relation, on, now)
             if condition is not false():
                 conditions[relation] = condition
     return conditions
@@ -751,42 +753,28 @@ def load_case(
     allow ``permission`` (default: the route's declared permission) is a 403. Both are audited.
     ``with_profile`` loads the trafficking profile in the same query (pages that show it).
     """
-    from sqlalchemy.orm import aliased, joinedload
-
-    from casework.cases.models import BreakGlassAccess, Case
-    from casework.partners.models import Referral
-
     user = user if user is not None else current_user._get_current_object()  # type: ignore[attr-defined]
     permission = permission or _route_permission() or P.CASE_READ
     try:
         case_uuid = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
     except ValueError:
         abort(404)
-    on = date.today()
     role = role_of(user)
-    conditions = _relation_conditions(user, on)  # built once, for the scope and the relation
-    query = select(Case, _expression_from(conditions)).where(
-        Case.id == case_uuid, _scope_from(user, conditions, P.CASE_READ)
-    )
-    if role is Role.SUPERVISOR:
-        grant_id = (
-            select(BreakGlassAccess.id)
-            .where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
-            .order_by(BreakGlassAccess.expires_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        query = query.add_columns(grant_id)
-    elif role is Role.PARTNER:
-        # The live referrals' field scopes ride along (one row each): an alias, since the
-        # relation's own EXISTS over Referral must not correlate to this join.
-        live = aliased(Referral)
-        query = query.add_columns(live.field_scope).outerjoin(
-            live, and_(live.case_id == Case.id, partner_referral_condition(user, on, live))
-        )
-    if with_profile:
-        query = query.options(joinedload(Case.profile))
-    rows = session.execute(query).all()
+    if role is not None and getattr(user, "active", False) and user.id is not None and user.organisation_id is not None:
+        # The statement's shape depends on the role alone: built once per role, the user's
+        # values go as parameters (building it cost more CPU than running it).
+        parameters = {
+            "scope_case_id": case_uuid,
+            "scope_user_id": user.id,
+            "scope_org_id": user.organisation_id,
+            "scope_on": date.today(),
+            "scope_now": utcnow(),
+        }
+        query = _load_case_statement(role, with_profile)
+    else:  # a user whose scope is empty: the statement finds nothing
+        parameters = {}
+        query = _case_statement(user, date.today(), utcnow(), case_uuid, with_profile)
+    rows = session.execute(query, parameters).all()
     if not rows:
         _offer_break_glass(user, case_uuid)
         refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
@@ -809,6 +797,70 @@ def load_case(
             details = {**(details or {}), "break_glass": True}
         writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=details)
     return grant
+
+
+class _ScopeUser:
+    """A signed-in, active user of ``role`` whose id and organisation are bound parameters: what
+    the scope's SQL is built from in :func:`_load_case_statement`."""
+
+    __slots__ = ("role", "active", "is_authenticated", "id", "organisation_id")
+
+    def __init__(self, role: Role) -> None:
+        from sqlalchemy import bindparam
+
+        self.role = role.value
+        self.active = True
+        self.is_authenticated = True
+        self.id = bindparam("scope_user_id")
+        self.organisation_id = bindparam("scope_org_id")
+
+
+@functools.lru_cache(maxsize=32)
+def _load_case_statement(role: Role, with_profile: bool) -> Select[Any]:
+    """:func:`load_case`'s statement for any active user of ``role``: parameters ``scope_case_id``,
+    ``scope_user_id``, ``scope_org_id``, ``scope_on`` (today) and ``scope_now`` (this moment).
+    Built by the same code as for one user (:func:`_case_statement`), with bound parameters in
+    place of the user's values; a constant of the process, like the permission tables."""
+    from sqlalchemy import bindparam
+
+    return _case_statement(
+        _ScopeUser(role), bindparam("scope_on"), bindparam("scope_now"), bindparam("scope_case_id"), with_profile
+    )
+
+
+def _case_statement(user: Any, on: Any, now: Any, case_id: Any, with_profile: bool) -> Select[Any]:
+    """The case ``case_id`` if it is in ``user``'s scope, with the user's relation to it (and for
+    a supervisor the emergency access in force at ``now``, for a partner its referrals' field
+    scopes on the day ``on``, one row each)."""
+    from sqlalchemy.orm import aliased, joinedload
+
+    from casework.cases.models import BreakGlassAccess, Case
+    from casework.partners.models import Referral
+
+    role = role_of(user)
+    conditions = _relation_conditions(user, on, now)  # built once, for the scope and the relation
+    query = select(Case, _expression_from(conditions)).where(
+        Case.id == case_id, _scope_from(user, conditions, P.CASE_READ)
+    )
+    if role is Role.SUPERVISOR:
+        grant_id = (
+            select(BreakGlassAccess.id)
+            .where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user, now))
+            .order_by(BreakGlassAccess.expires_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.add_columns(grant_id)
+    elif role is Role.PARTNER:
+        # The live referrals' field scopes ride along (one row each): an alias, since the
+        # relation's own EXISTS over Referral must not correlate to this join.
+        live = aliased(Referral)
+        query = query.add_columns(live.field_scope).outerjoin(
+            live, and_(live.case_id == Case.id, partner_referral_condition(user, on, live))
+        )
+    if with_profile:
+        query = query.options(joinedload(Case.profile))
+    return query
 
 
 def _offer_break_glass(user: Any, case_id: uuid.UUID) -> None:
