@@ -23,7 +23,9 @@ machine only adds to a round), of the PostgreSQL backends this process talks to 
 when readable; clock ticks, so coarse), SQL statements per request and the ratio to ``/health``.
 The load test's throughput share is about the ratio of the CPU a /health and a case file cost
 the machine (app, PostgreSQL, gunicorn, load generator): the bench estimates it with gunicorn's
-and the load generator's costs from bench/RESULTS.md, against the 30 % target. ``--profile N`` runs cProfile over N more case files and prints the top of it.
+and the load generator's costs from bench/RESULTS.md, against the 30 % target. ``--profile N``
+runs cProfile over N more case files and prints the top of it; ``--statements`` prints the SQL
+of one case file.
 
 Run: ``.venv/bin/python bench/case_file_cpu.py [--database casework_cpu] [--cases 3000]
 [--repeat 300] [--reuse] [--profile 200]``
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -228,6 +231,9 @@ def main() -> None:
 
     accounts = prepare(args)
     app = production_app(args, accounts)
+    # As gunicorn.conf.py's pre_fork does in the master: the loaded app out of the cyclic
+    # collector's reach (a collection would otherwise walk every module's objects).
+    gc.freeze()
     from casework.db import get_db
 
     counter = Counter(get_db(app).engine)

@@ -671,7 +671,18 @@ class CaseGrant:
     free text shown to this user (masked for a partner).
     """
 
-    __slots__ = ("case", "user", "relation", "state", "permissions", "fields", "break_glass_id", "_view", "_mask")
+    __slots__ = (
+        "case",
+        "user",
+        "relation",
+        "state",
+        "permissions",
+        "fields",
+        "break_glass_id",
+        "extra",
+        "_view",
+        "_mask",
+    )
 
     def __init__(
         self,
@@ -688,6 +699,8 @@ class CaseGrant:
         self.permissions = case_permissions(role_of(user), relation, self.state)
         self.fields = relation_fields(relation, partner_scopes) if P.CASE_READ in self.permissions else frozenset()
         self.break_glass_id = break_glass_id
+        #: the values of the ``extra_columns`` load_case was asked for (none: empty)
+        self.extra: tuple[Any, ...] = ()
         self._view: RedactedCase | None = None
         self._mask: Any = None
 
@@ -744,6 +757,7 @@ def load_case(
     user: Any = None,
     *,
     with_profile: bool = False,
+    extra_columns: tuple[ColumnElement[Any], ...] = (),
 ) -> CaseGrant:
     """The grant of ``user`` (the current user by default) on one case, or a refusal.
 
@@ -752,6 +766,9 @@ def load_case(
     is a 404 (its existence is not disclosed); a case inside it on which the relation does not
     allow ``permission`` (default: the route's declared permission) is a 403. Both are audited.
     ``with_profile`` loads the trafficking profile in the same query (pages that show it).
+    ``extra_columns`` (SQL over Case, built once per process: a key of the statement cache;
+    bound parameters ``scope_case_id`` and ``scope_on`` available) ride along in the same
+    query; their values are the grant's ``extra``, read only once the access is decided.
     """
     user = user if user is not None else current_user._get_current_object()  # type: ignore[attr-defined]
     permission = permission or _route_permission() or P.CASE_READ
@@ -763,17 +780,12 @@ def load_case(
     if role is not None and getattr(user, "active", False) and user.id is not None and user.organisation_id is not None:
         # The statement's shape depends on the role alone: built once per role, the user's
         # values go as parameters (building it cost more CPU than running it).
-        parameters = {
-            "scope_case_id": case_uuid,
-            "scope_user_id": user.id,
-            "scope_org_id": user.organisation_id,
-            "scope_on": date.today(),
-            "scope_now": utcnow(),
-        }
-        query = _load_case_statement(role, with_profile)
+        parameters: dict[str, Any] = {"scope_user_id": user.id, "scope_org_id": user.organisation_id}
+        query = _load_case_statement(role, with_profile, extra_columns)
     else:  # a user whose scope is empty: the statement finds nothing
         parameters = {}
-        query = _case_statement(user, date.today(), utcnow(), case_uuid, with_profile)
+        query = _case_statement(user, date.today(), utcnow(), case_uuid, with_profile, extra_columns)
+    parameters.update(scope_case_id=case_uuid, scope_on=date.today(), scope_now=utcnow())
     rows = session.execute(query, parameters).all()
     if not rows:
         _offer_break_glass(user, case_uuid)
@@ -787,6 +799,8 @@ def load_case(
         break_glass_id = rows[0][2] if relation is Relation.BREAK_GLASS else None
     grant = CaseGrant(case, user, relation, scopes, break_glass_id)
     grant.require(permission)
+    if extra_columns:
+        grant.extra = tuple(rows[0][len(rows[0]) - len(extra_columns) :])
     if permission is Permission.CASE_READ or _is_page_view():
         from casework.audit import writer
 
@@ -816,7 +830,7 @@ class _ScopeUser:
 
 
 @functools.lru_cache(maxsize=32)
-def _load_case_statement(role: Role, with_profile: bool) -> Select[Any]:
+def _load_case_statement(role: Role, with_profile: bool, extra_columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
     """:func:`load_case`'s statement for any active user of ``role``: parameters ``scope_case_id``,
     ``scope_user_id``, ``scope_org_id``, ``scope_on`` (today) and ``scope_now`` (this moment).
     Built by the same code as for one user (:func:`_case_statement`), with bound parameters in
@@ -824,11 +838,18 @@ def _load_case_statement(role: Role, with_profile: bool) -> Select[Any]:
     from sqlalchemy import bindparam
 
     return _case_statement(
-        _ScopeUser(role), bindparam("scope_on"), bindparam("scope_now"), bindparam("scope_case_id"), with_profile
+        _ScopeUser(role),
+        bindparam("scope_on"),
+        bindparam("scope_now"),
+        bindparam("scope_case_id"),
+        with_profile,
+        extra_columns,
     )
 
 
-def _case_statement(user: Any, on: Any, now: Any, case_id: Any, with_profile: bool) -> Select[Any]:
+def _case_statement(
+    user: Any, on: Any, now: Any, case_id: Any, with_profile: bool, extra_columns: tuple[ColumnElement[Any], ...] = ()
+) -> Select[Any]:
     """The case ``case_id`` if it is in ``user``'s scope, with the user's relation to it (and for
     a supervisor the emergency access in force at ``now``, for a partner its referrals' field
     scopes on the day ``on``, one row each)."""
@@ -860,6 +881,8 @@ def _case_statement(user: Any, on: Any, now: Any, case_id: Any, with_profile: bo
         )
     if with_profile:
         query = query.options(joinedload(Case.profile))
+    if extra_columns:
+        query = query.add_columns(*extra_columns)
     return query
 
 
