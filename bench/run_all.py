@@ -74,6 +74,10 @@ def benchmarks(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("summary_pdf_bench", ["bench/summary_pdf_bench.py", "--repeat", "5" if quick else "20"]),
         ("documents_bench", ["bench/documents_bench.py"] + (["--sizes", "1,10"] if quick else [])),
         (
+            "case_file_cpu",
+            ["bench/case_file_cpu.py", "--cases", "1000" if quick else "3000", "--repeat", "100" if quick else "300"],
+        ),
+        (
             "load_test",
             ["bench/load_test.py", "--cases", load_cases]
             + (["--users", "10", "--duration", "15", "--throughput-seconds", "5"] if quick else []),

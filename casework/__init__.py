@@ -114,6 +114,11 @@ def _flask_settings(app: Flask, cfg: Config) -> None:
         # Flask's permanent session lifetime is the absolute limit; idle timeout is enforced
         # separately from the last-seen timestamp (casework.auth.sessions).
         PERMANENT_SESSION_LIFETIME=cfg.session_absolute_hours * 3600,
+        # The cookie is signed and sent again only when the session changed (sessions.load_user
+        # moves its last-seen time at most every 30 s), not on every response: signing it is
+        # a tenth of a small page's CPU. Its expiry is never before the absolute limit (it
+        # was written at or after sign-in), which the server enforces itself.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_ENABLED=cfg.wtf_csrf_enabled,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires itself
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,

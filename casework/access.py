@@ -502,16 +502,18 @@ def referral_scope(user: Any) -> ColumnElement[bool]:
     return false()
 
 
-def active_break_glass_condition(user: Any) -> ColumnElement[bool]:
-    """SQL over BreakGlassAccess: the user's emergency accesses in force (not expired, not ended)."""
+def active_break_glass_condition(user: Any, now: Any = None) -> ColumnElement[bool]:
+    """SQL over BreakGlassAccess: the user's emergency accesses in force (not expired, not ended)
+    at ``now`` (a value or a bound parameter; default: this moment)."""
     from casework.cases.models import BreakGlassAccess
 
-    return and_(BreakGlassAccess.user_id == user.id, BreakGlassAccess.expires_at > utcnow())
+    return and_(BreakGlassAccess.user_id == user.id, BreakGlassAccess.expires_at > (utcnow() if now is None else now))
 
 
-def relation_condition(user: Any, relation: Relation, on: date | None = None) -> ColumnElement[bool]:
+def relation_condition(user: Any, relation: Relation, on: Any = None, now: Any = None) -> ColumnElement[bool]:
     """SQL over Case: does ``relation`` hold between ``user`` and the case? The conditions of
-    the relations are exclusive by construction (by role first, then by organisation)."""
+    the relations are exclusive by construction (by role first, then by organisation).
+    ``on`` (the day) and ``now`` (for emergency access) may be bound parameters."""
     from casework.cases.models import BreakGlassAccess, Case
     from casework.partners.models import Referral
 
@@ -530,14 +532,14 @@ def relation_condition(user: Any, relation: Relation, on: date | None = None) ->
     if relation is Relation.BREAK_GLASS:
         if role is not Role.SUPERVISOR:
             return false()
-        granted = exists().where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
+        granted = exists().where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user, now))
         return and_(Case.owner_org_id != user.organisation_id, granted)
     if relation is Relation.PARTNER:
         if role is not Role.PARTNER:
             return false()
-        on = on or date.today()
+        on = date.today() if on is None else on
         return exists().where(Referral.case_id == Case.id, partner_referral_condition(user, on))
-    others = [relation_condition(user, r, on) for r in Relation if r is not Relation.NONE]
+    others = [relation_condition(user, r, on, now) for r in Relation if r is not Relation.NONE]
     return ~or_(*others)
 
 
@@ -571,12 +573,12 @@ def relation_expression(user: Any, on: date | None = None) -> ColumnElement[str]
     return _expression_from(_relation_conditions(user, on))
 
 
-def _relation_conditions(user: Any, on: date | None) -> dict[Relation, ColumnElement[bool]]:
+def _relation_conditions(user: Any, on: Any, now: Any = None) -> dict[Relation, ColumnElement[bool]]:
     """The conditions of the relations that can hold for this user (the others are false)."""
     conditions = {}
     for relation in Relation:
         if relation is not Relation.NONE:
-            condition = relation_condition(user, relation, on)
+            condition = relation_condition(user, relation, on, now)
             if condition is not false():
                 conditions[relation] = condition
     return conditions
@@ -669,7 +671,18 @@ class CaseGrant:
     free text shown to this user (masked for a partner).
     """
 
-    __slots__ = ("case", "user", "relation", "state", "permissions", "fields", "break_glass_id", "_view", "_mask")
+    __slots__ = (
+        "case",
+        "user",
+        "relation",
+        "state",
+        "permissions",
+        "fields",
+        "break_glass_id",
+        "extra",
+        "_view",
+        "_mask",
+    )
 
     def __init__(
         self,
@@ -686,6 +699,8 @@ class CaseGrant:
         self.permissions = case_permissions(role_of(user), relation, self.state)
         self.fields = relation_fields(relation, partner_scopes) if P.CASE_READ in self.permissions else frozenset()
         self.break_glass_id = break_glass_id
+        #: the values of the ``extra_columns`` load_case was asked for (none: empty)
+        self.extra: tuple[Any, ...] = ()
         self._view: RedactedCase | None = None
         self._mask: Any = None
 
@@ -742,6 +757,7 @@ def load_case(
     user: Any = None,
     *,
     with_profile: bool = False,
+    extra_columns: tuple[ColumnElement[Any], ...] = (),
 ) -> CaseGrant:
     """The grant of ``user`` (the current user by default) on one case, or a refusal.
 
@@ -750,28 +766,107 @@ def load_case(
     is a 404 (its existence is not disclosed); a case inside it on which the relation does not
     allow ``permission`` (default: the route's declared permission) is a 403. Both are audited.
     ``with_profile`` loads the trafficking profile in the same query (pages that show it).
+    ``extra_columns`` (SQL over Case, built once per process: a key of the statement cache;
+    bound parameters ``scope_case_id`` and ``scope_on`` available) ride along in the same
+    query; their values are the grant's ``extra``, read only once the access is decided.
     """
-    from sqlalchemy.orm import aliased, joinedload
-
-    from casework.cases.models import BreakGlassAccess, Case
-    from casework.partners.models import Referral
-
     user = user if user is not None else current_user._get_current_object()  # type: ignore[attr-defined]
     permission = permission or _route_permission() or P.CASE_READ
     try:
         case_uuid = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
     except ValueError:
         abort(404)
-    on = date.today()
     role = role_of(user)
-    conditions = _relation_conditions(user, on)  # built once, for the scope and the relation
+    if role is not None and getattr(user, "active", False) and user.id is not None and user.organisation_id is not None:
+        # The statement's shape depends on the role alone: built once per role, the user's
+        # values go as parameters (building it cost more CPU than running it).
+        parameters: dict[str, Any] = {"scope_user_id": user.id, "scope_org_id": user.organisation_id}
+        query = _load_case_statement(role, with_profile, extra_columns)
+    else:  # a user whose scope is empty: the statement finds nothing
+        parameters = {}
+        query = _case_statement(user, date.today(), utcnow(), case_uuid, with_profile, extra_columns)
+    parameters.update(scope_case_id=case_uuid, scope_on=date.today(), scope_now=utcnow())
+    rows = session.execute(query, parameters).all()
+    if not rows:
+        _offer_break_glass(user, case_uuid)
+        refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
+    case, relation = rows[0][0], Relation(rows[0][1])
+    scopes: frozenset[str] = frozenset()
+    break_glass_id = None
+    if role is Role.PARTNER:
+        scopes = frozenset().union(*(row[2] or () for row in rows))
+    elif role is Role.SUPERVISOR:
+        break_glass_id = rows[0][2] if relation is Relation.BREAK_GLASS else None
+    grant = CaseGrant(case, user, relation, scopes, break_glass_id)
+    grant.require(permission)
+    if extra_columns:
+        grant.extra = tuple(rows[0][len(rows[0]) - len(extra_columns) :])
+    if permission is Permission.CASE_READ or _is_page_view():
+        from casework.audit import writer
+
+        # Every view of a case is on record, in its own transaction (see writer.record_now):
+        # reading it, and any page that shows it (an edit form, a summary, an erase page).
+        details = _page_details()
+        if relation is Relation.BREAK_GLASS:
+            details = {**(details or {}), "break_glass": True}
+        writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=details)
+    return grant
+
+
+class _ScopeUser:
+    """A signed-in, active user of ``role`` whose id and organisation are bound parameters: what
+    the scope's SQL is built from in :func:`_load_case_statement`."""
+
+    __slots__ = ("role", "active", "is_authenticated", "id", "organisation_id")
+
+    def __init__(self, role: Role) -> None:
+        from sqlalchemy import bindparam
+
+        self.role = role.value
+        self.active = True
+        self.is_authenticated = True
+        self.id = bindparam("scope_user_id")
+        self.organisation_id = bindparam("scope_org_id")
+
+
+@functools.lru_cache(maxsize=32)
+def _load_case_statement(role: Role, with_profile: bool, extra_columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
+    """:func:`load_case`'s statement for any active user of ``role``: parameters ``scope_case_id``,
+    ``scope_user_id``, ``scope_org_id``, ``scope_on`` (today) and ``scope_now`` (this moment).
+    Built by the same code as for one user (:func:`_case_statement`), with bound parameters in
+    place of the user's values; a constant of the process, like the permission tables."""
+    from sqlalchemy import bindparam
+
+    return _case_statement(
+        _ScopeUser(role),
+        bindparam("scope_on"),
+        bindparam("scope_now"),
+        bindparam("scope_case_id"),
+        with_profile,
+        extra_columns,
+    )
+
+
+def _case_statement(
+    user: Any, on: Any, now: Any, case_id: Any, with_profile: bool, extra_columns: tuple[ColumnElement[Any], ...] = ()
+) -> Select[Any]:
+    """The case ``case_id`` if it is in ``user``'s scope, with the user's relation to it (and for
+    a supervisor the emergency access in force at ``now``, for a partner its referrals' field
+    scopes on the day ``on``, one row each)."""
+    from sqlalchemy.orm import aliased, joinedload
+
+    from casework.cases.models import BreakGlassAccess, Case
+    from casework.partners.models import Referral
+
+    role = role_of(user)
+    conditions = _relation_conditions(user, on, now)  # built once, for the scope and the relation
     query = select(Case, _expression_from(conditions)).where(
-        Case.id == case_uuid, _scope_from(user, conditions, P.CASE_READ)
+        Case.id == case_id, _scope_from(user, conditions, P.CASE_READ)
     )
     if role is Role.SUPERVISOR:
         grant_id = (
             select(BreakGlassAccess.id)
-            .where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user))
+            .where(BreakGlassAccess.case_id == Case.id, active_break_glass_condition(user, now))
             .order_by(BreakGlassAccess.expires_at.desc())
             .limit(1)
             .scalar_subquery()
@@ -786,29 +881,9 @@ def load_case(
         )
     if with_profile:
         query = query.options(joinedload(Case.profile))
-    rows = session.execute(query).all()
-    if not rows:
-        _offer_break_glass(user, case_uuid)
-        refuse("case.load", case_id=case_uuid, status=404, reason="out_of_scope")
-    case, relation = rows[0][0], Relation(rows[0][1])
-    scopes: frozenset[str] = frozenset()
-    break_glass_id = None
-    if role is Role.PARTNER:
-        scopes = frozenset().union(*(row[2] or () for row in rows))
-    elif role is Role.SUPERVISOR:
-        break_glass_id = rows[0][2] if relation is Relation.BREAK_GLASS else None
-    grant = CaseGrant(case, user, relation, scopes, break_glass_id)
-    grant.require(permission)
-    if permission is Permission.CASE_READ or _is_page_view():
-        from casework.audit import writer
-
-        # Every view of a case is on record, in its own transaction (see writer.record_now):
-        # reading it, and any page that shows it (an edit form, a summary, an erase page).
-        details = _page_details()
-        if relation is Relation.BREAK_GLASS:
-            details = {**(details or {}), "break_glass": True}
-        writer.record_now("case.view", case_id=case.id, target=case, actor=user, details=details)
-    return grant
+    if extra_columns:
+        query = query.add_columns(*extra_columns)
+    return query
 
 
 def _offer_break_glass(user: Any, case_id: uuid.UUID) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
-from jinja2.runtime import Context
-from jinja2.utils import pass_context
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,26 +41,46 @@ def _template_gettext() -> dict[str, Any]:
     """
     translations = get_translations()
 
-    @pass_context
-    def gettext(context: Context, string: str, **variables: Any) -> str:
+    # The evaluation context only (for autoescape): a function that takes the whole context is
+    # handed a copy of it made for the call in any block that sets a variable.
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
         text = translations.ugettext(string)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our own reviewed catalogue (as Jinja does); % escapes the variables
         if not variables and "%" not in text:
             return text  # what % {} would give, without building the string again
         return text % variables
 
-    @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+    @pass_eval_context
+    def ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: Any) -> str:
         variables.setdefault("num", num)
         text = translations.ungettext(singular, plural, num)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our own reviewed catalogue (as Jinja does); % escapes the variables
         return text % variables
 
     # ``_`` too: Jinja's own ``_`` looks ``gettext`` up in the context and calls it, a second
     # call per string.
     return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
+
+
+_ONCE: dict[tuple[Any, Hashable], str] = {}
+
+
+def once_per_language(key: Hashable, text: Callable[[], str]) -> str:
+    """``text()`` (a translation: a code's label, a tab's name) in the request's language,
+    computed once per language and process under ``key``; afterwards one lookup instead of
+    Flask-Babel's search for the request's catalogue on every string. Only for text that
+    depends on the language alone (never on the request, the user or a record)."""
+    locale = get_locale()
+    if locale is None:
+        return text()
+    try:
+        return _ONCE[locale, key]
+    except KeyError:
+        value = _ONCE[locale, key] = str(text())
+        return value
 
 
 def _blank_none(value: Any) -> Any:

@@ -33,6 +33,8 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
+from casework.i18n import once_per_language
+
 MISSING = "-99"  # CTDC: missing or suppressed
 UNKNOWN_COUNTRY = "00"  # CTDC: country asked and not known
 
@@ -89,7 +91,8 @@ class CodeList:
         if code is None:
             return ""
         c = self._by_code.get(code)
-        return code if c is None else str(c.label)
+        # The label of a code depends on the language alone: looked up once per language.
+        return code if c is None else once_per_language((self, code), c.label.__str__)
 
     def choices(self) -> list[tuple[str, LazyString]]:
         """``(code, label)`` pairs for WTForms (Select|SelectMultiple)Field."""

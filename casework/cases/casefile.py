@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from casework import access
 from casework.access import Permission
-from casework.auth.models import Organisation, User, display_name_of
+from casework.auth.models import User
 from casework.cases import forms
 from casework.cases.models import Case, CaseNote
 from casework.cases.services import assignable_users
 from casework.cases.summary import summary_header
-from casework.cases.tabs import DEFAULT_TAB, TABS, tab_of
+from casework.cases.tabs import DEFAULT_TAB, tab_labels, tab_of
 from casework.db import session
 
 
@@ -86,10 +86,12 @@ def case_file_context(grant: access.CaseGrant, tab: str = DEFAULT_TAB, **form_ov
     grant.require(Permission.CASE_FILE)
     case, user = grant.case, grant.user
     version = str(case.version_id)
+    tab = tab_of(tab)
+    summary = summary_header(grant)
     context: dict[str, Any] = {
-        "tab": tab_of(tab),
-        "tabs": TABS,
-        "summary": summary_header(grant),
+        "tab": tab,
+        "tabs": tab_labels(),
+        "summary": summary,
         "case": grant.view,
         "case_id": case.id,
         "staff": True,
@@ -101,22 +103,16 @@ def case_file_context(grant: access.CaseGrant, tab: str = DEFAULT_TAB, **form_ov
         "break_glass_id": grant.break_glass_id,
         "notes": visible_notes(grant) if tab == "notes" else [],
         "may_see_timeline": True,
-        "assignee_name": None,
-        "owner_org_name": None,
-        "linked_case": None,
+        "assignee_name": summary.assignee_name,
+        "owner_org_name": summary.owner_org_name,
+        "linked_case": linked_case(user, case),
         "is_erased": case.is_erased,
     }
-    # Both names in one round trip (the assignee's account row is not needed whole).
-    context["owner_org_name"], context["assignee_name"] = session.execute(
-        select(
-            select(Organisation.name).where(Organisation.id == case.owner_org_id).scalar_subquery(),
-            display_name_of(case.assigned_to_id),
-        )
-    ).one()
-    context["linked_case"] = linked_case(user, case)
-    if context["may_add_note"]:
+    # The small forms are built for the tab that shows them only (their CSRF field and
+    # choices cost a request that shows another tab for nothing).
+    if context["may_add_note"] and tab == "notes":
         context["note_form"] = form_overrides.get("note_form") or forms.NoteForm(formdata=None)
-    if context["may_close"]:
+    if context["may_close"] and tab == "management":
         if case.status == "closed":
             context["reopen_form"] = form_overrides.get("reopen_form") or forms.ReopenForm(
                 formdata=None, version_id=version
@@ -125,13 +121,13 @@ def case_file_context(grant: access.CaseGrant, tab: str = DEFAULT_TAB, **form_ov
             context["close_form"] = form_overrides.get("close_form") or forms.CloseForm(
                 formdata=None, version_id=version
             )
-    if context["may_assign"]:
+    if context["may_assign"] and tab == "management":
         assign_form = form_overrides.get("assign_form") or forms.AssignForm(
             formdata=None, version_id=version, assigned_to=str(case.assigned_to_id or "")
         )
         assign_form.assigned_to.choices = assign_choices(case)
         context["assign_form"] = assign_form
-    if context["tab"] == "plan":
+    if tab == "plan":
         from casework.plans.views import section_data
 
         context["plan"] = section_data(grant)

@@ -22,6 +22,7 @@ from casework.cases.forms import AssignForm, CaseEditForm, CloseForm, NoteForm, 
 from casework.cases.models import Case
 from casework.cases.profiles import ProfileDetails, update_profile, validate_profile
 from casework.cases.services import CaseDetails, CaseErased, InputErrors, VersionConflict
+from casework.cases.summary import header_columns
 from casework.cases.tabs import tab_of, tab_url
 from casework.cases.timeline import build_timeline
 from casework.cases.validation import add_rule_errors, apply_errors
@@ -58,7 +59,8 @@ def _erased(case: Case) -> Response:
 @bp.route("/<uuid:case_id>")
 @route(Permission.CASE_READ, case_route=True)
 def view(case_id: Any) -> Page | Response:
-    grant = access.load_case(case_id, Permission.CASE_READ, with_profile=True)
+    # The summary header's figures come with the case, in the same round trip.
+    grant = access.load_case(case_id, Permission.CASE_READ, with_profile=True, extra_columns=header_columns())
     if not grant.allows(Permission.CASE_FILE):
         # A partner works from its portal's case page, which shows the referral's scope and
         # masks free text; the organisation's case file is never rendered for it.

@@ -8,6 +8,8 @@ from typing import Any
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from casework.i18n import once_per_language
+
 #: tab -> its label, in the order of the navigation. "overview" is the default.
 TABS: dict[str, Any] = {
     "overview": _l("Overview"),
@@ -23,6 +25,11 @@ TABS: dict[str, Any] = {
 DEFAULT_TAB = "overview"
 #: anchors of sections that earlier links and redirects name -> the tab that shows them
 ANCHOR_TABS = {"identity": "overview", "coded": "overview", "case-actions": "management", "closure": "management"}
+
+
+def tab_labels() -> dict[str, str]:
+    """Every tab's label in the request's language (the same for every case file)."""
+    return {name: once_per_language(("tab", name), label.__str__) for name, label in TABS.items()}
 
 
 def tab_of(value: str | None) -> str:

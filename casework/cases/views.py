@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from casework import access
 from casework.access import Permission, route
 from casework.audit import writer
-from casework.cases import search, services
+from casework.cases import display, search, services
 from casework.cases.forms import CaseListForm, RegistrationForm, SearchForm
 from casework.cases.services import CaseDetails, InputErrors
 from casework.cases.validation import add_rule_errors, apply_errors
@@ -38,6 +38,13 @@ def is_redacted(value: Any) -> bool:
 def is_erased(value: Any) -> bool:
     """``{% if value is erased %}``: a value whose data key was destroyed."""
     return value is ERASED
+
+
+# The case file's value helpers, as globals under their macro names: a template that imports
+# the macros of cases/_macros.html keeps using those (an import shadows a global).
+bp.add_app_template_global(display.show, "show")
+bp.add_app_template_global(display.coded, "coded")
+bp.add_app_template_global(display.country, "country")
 
 
 @bp.app_template_test("date_value")

@@ -364,3 +364,22 @@ def test_reopening_an_open_case_is_refused_with_a_message(client, login, supervi
     assert response.status_code == 400
     assert "This case is not closed." in response.get_data(as_text=True)
     assert load(Case, case.id).status == "open"
+
+
+def test_the_case_file_is_three_statements(
+    app, client, login, caseworker, register, make_service, make_consent, query_counter
+):
+    """The most opened page: the signed-in user, the case with its summary header (one query),
+    and the view's audit event; the header's figures are the same as on their own."""
+    case = register(caseworker)
+    make_service(case, "medical", "in_progress")
+    make_consent(case, "assistance")
+    login(client, caseworker)
+    with query_counter() as counted:
+        response = client.get(f"/cases/{case.id}")
+    assert response.status_code == 200
+    assert counted.n == 3, counted.statements
+    assert sum("INSERT INTO audit_events" in s for s in counted.statements) == 1
+    html = response.get_data(as_text=True)
+    assert '<dd id="summary-services">1</dd>' in html
+    assert '<dd id="summary-consent">Assistance</dd>' in html
