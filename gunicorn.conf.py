@@ -38,6 +38,15 @@ access_log_format = '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":
 errorlog = "-"
 
 
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """In the master, with the app loaded (preload_app) and no worker forked yet: compile every
+    template once, so that workers share them instead of compiling on their first requests."""
+    from casework.web import compile_templates
+
+    count = compile_templates(server.app.wsgi())
+    server.log.info("compiled %d templates before forking the workers", count)
+
+
 def pre_fork(server, worker):  # noqa: ANN001, ANN201, ARG001 - gunicorn's hook signature
     """In the master, before each fork: the loaded app and its modules stay for the process's
     life; out of the cyclic collector's reach, a collection in a worker never touches (and so
