@@ -276,7 +276,7 @@ def main() -> None:
         clients["case file"].get(urls["case file"][0], base_url=BASE_URL)
         print(f"\n--- the {len(counter.log)} statements of one case file:")
         for statement in counter.log:
-            print(f"- {statement[:400]}")
+            print(f"- ({len(statement):,} characters) {statement[:400]}")
         counter.log = None
     if args.profile:
         profile(client, urls["case file"], args.profile, args.sort)

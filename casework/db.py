@@ -87,6 +87,20 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
 
+#: Longest statement text psycopg keeps its placeholder conversion of (its default: 4,096).
+LONGEST_CACHED_STATEMENT = 32_768
+
+
+def _cache_long_statements() -> None:
+    """psycopg converts a statement's placeholders once per process and text, but only for
+    texts of at most 4,096 characters. The case file's one statement (scope, relation, summary
+    header: about 10,000 characters) was split again on every request, a tenth of the page's
+    CPU; raise the limit (the cache stays an LRU of 128 statements)."""
+    from psycopg import _queries
+
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, LONGEST_CACHED_STATEMENT)
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine with the pragmas casework relies on (SQLite: FKs, WAL, busy timeout)."""
     kwargs: dict[str, Any] = {"echo": echo}
@@ -104,6 +118,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         # takes writes, in the same round trip.
         kwargs["pool_size"] = 5
         kwargs["max_overflow"] = 5
+    if not url.startswith("sqlite"):
+        _cache_long_statements()
     engine = create_engine(url, **kwargs)
     # Every form checks its own fields for control characters; this guard catches a NUL that a
     # form does not check (the sign-in email) wherever it would reach the database.
