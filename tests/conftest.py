@@ -459,22 +459,29 @@ ONE_WORKER_FILES = ("tests/deploy/test_deployment.py",)
 #: Files whose module-scoped set-up (a chromium, the security world with its signed-in sessions,
 #: the fuzz tests' forms of every page) costs more than spreading their tests gains: spread, each
 #: worker built it again. Each goes whole to one worker.
-SET_UP_ONCE_FILES = (
-    "tests/fuzz/test_forms_fuzz.py",
-    "tests/security/test_redaction.py",
-    "tests/security/test_every_page_translated.py",
+SET_UP_ONCE_FILES = (  # longest first (their time alone on a worker, in CI's profile)
     "tests/browser/test_accessibility_tour.py",
-    "tests/browser/test_layout.py",
+    "tests/fuzz/test_forms_fuzz.py",
+    "tests/browser/test_languages.py",
     "tests/browser/test_workbench.py",
     "tests/browser/test_journeys.py",
-    "tests/browser/test_languages.py",
+    "tests/browser/test_layout.py",
+    "tests/security/test_every_page_translated.py",
     "tests/browser/test_worklist_journey.py",
     "tests/browser/test_pickers.py",
     "tests/browser/test_documents.py",
+    "tests/security/test_redaction.py",
 )
-#: The files kept whole, longest first (the deployment waits on its hosts the longest): handed
-#: out before the single tests, so that no long file starts last while the other workers idle.
-WHOLE_FILES_FIRST = (*ONE_WORKER_FILES, *SET_UP_ONCE_FILES)
+#: What to hand out before everything else, longest first: single tests of minutes (a
+#: release attack's integer programme: 140 s of CPU alone) and the files kept whole (the
+#: deployment waits on its hosts the longest). Started last, one of them would run on while the
+#: other workers idle. A name no longer collected is passed over.
+LONGEST_FIRST = (
+    "tests/exports/test_release_attacks.py::test_integer_programming_recovers_no_hidden_count",
+    *ONE_WORKER_FILES,
+    *SET_UP_ONCE_FILES,
+)
+WHOLE_FILES = frozenset((*ONE_WORKER_FILES, *SET_UP_ONCE_FILES))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -490,15 +497,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadGroupScheduling
 
     class FilesKeptWhole(LoadGroupScheduling):
+        first: list[str] | None = None
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return path if path in WHOLE_FILES_FIRST else super()._split_scope(nodeid)
+            return path if path in WHOLE_FILES else super()._split_scope(nodeid)
 
         def _assign_work_unit(self, node: Any) -> None:
-            for scope in WHOLE_FILES_FIRST:
-                if scope in self.workqueue:
-                    self.workqueue.move_to_end(scope, last=False)
-                    break
+            if self.first is None:  # once: the units LONGEST_FIRST names, in its order
+                self.first = [scope for prefix in LONGEST_FIRST for scope in self.workqueue if scope.startswith(prefix)]
+            while self.first and self.first[0] not in self.workqueue:
+                self.first.pop(0)
+            if self.first:
+                self.workqueue.move_to_end(self.first.pop(0), last=False)
             super()._assign_work_unit(node)
 
         def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
