@@ -135,6 +135,36 @@ class SharedTemplateCode(BytecodeCache):
 TEMPLATE_CODE = SharedTemplateCode()
 
 
+def _share_url_builders() -> None:
+    """Werkzeug compiles two URL-building functions per route (an AST built, then ``compile``)
+    each time a rule is added to a map: nine tenths of ``create_app``, which every test calls.
+    The function depends only on the rule's parsed parts and defaults (it reads the rule's
+    converters from its ``self`` argument at call time), so one compiled function serves the
+    same rule in every app of the session."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self: Rule, append_unknown: bool = True) -> Any:
+        key = (
+            self.rule,
+            tuple(self._trace),
+            tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items())),
+            tuple((name, type(converter)) for name, converter in self._converters.items()),
+            append_unknown,
+        )
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = shared  # type: ignore[method-assign]
+
+
+_share_url_builders()
+
+
 @pytest.fixture(scope="session")
 def sqlite_schema_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where make_app keeps an empty SQLite database with the models' schema, made once per
@@ -426,6 +456,32 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 #: Test files whose tests share one module-scoped deployment and build on each other in order:
 #: all of a file's tests go to one xdist worker, in file order.
 ONE_WORKER_FILES = ("tests/deploy/test_deployment.py",)
+#: Files whose module-scoped set-up (a chromium, the security world with its signed-in sessions,
+#: the fuzz tests' forms of every page) costs more than spreading their tests gains: spread, each
+#: worker built it again. Each goes whole to one worker.
+SET_UP_ONCE_FILES = (  # longest first (their time alone on a worker, in CI's profile)
+    "tests/browser/test_accessibility_tour.py",
+    "tests/fuzz/test_forms_fuzz.py",
+    "tests/browser/test_languages.py",
+    "tests/browser/test_workbench.py",
+    "tests/browser/test_journeys.py",
+    "tests/browser/test_layout.py",
+    "tests/security/test_every_page_translated.py",
+    "tests/browser/test_worklist_journey.py",
+    "tests/browser/test_pickers.py",
+    "tests/browser/test_documents.py",
+    "tests/security/test_redaction.py",
+)
+#: What to hand out before everything else, longest first: single tests of minutes (a
+#: release attack's integer programme: 140 s of CPU alone) and the files kept whole (the
+#: deployment waits on its hosts the longest). Started last, one of them would run on while the
+#: other workers idle. A name no longer collected is passed over.
+LONGEST_FIRST = (
+    "tests/exports/test_release_attacks.py::test_integer_programming_recovers_no_hidden_count",
+    *ONE_WORKER_FILES,
+    *SET_UP_ONCE_FILES,
+)
+WHOLE_FILES = frozenset((*ONE_WORKER_FILES, *SET_UP_ONCE_FILES))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -435,15 +491,36 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     pytest 9.2 no longer reads (a node's id is ``item._id``): the groups above (postgres,
     browser, deploy) never reached the scheduler, and the deployment test's steps ran on both
     workers, each with a deployment of its own, out of order. So the scheduler groups these
-    files by path itself."""
+    files by path itself; every other test is a unit of its own."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
 
     class FilesKeptWhole(LoadGroupScheduling):
+        first: list[str] | None = None
+
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return path if path in ONE_WORKER_FILES else super()._split_scope(nodeid)
+            return path if path in WHOLE_FILES else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if self.first is None:  # once: the units LONGEST_FIRST names, in its order
+                self.first = [scope for prefix in LONGEST_FIRST for scope in self.workqueue if scope.startswith(prefix)]
+            while self.first and self.first[0] not in self.workqueue:
+                self.first.pop(0)
+            if self.first:
+                self.workqueue.move_to_end(self.first.pop(0), last=False)
+            super()._assign_work_unit(node)
+
+        def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+            # Forget a finished unit: xdist counts a worker's pending tests over every unit it
+            # was ever given, after every test (quadratic in the thousands of single tests).
+            scope = self._split_scope(self.registered_collections[node][item_index])
+            unit = self.assigned_work[node][scope]
+            unit[self.registered_collections[node][item_index]] = True
+            if all(unit.values()):
+                del self.assigned_work[node][scope]
+            self._reschedule(node)
 
     return FilesKeptWhole(config, log)
 

@@ -12,6 +12,7 @@ and cheap.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -113,6 +114,55 @@ SECRET_FIELDS = ("family_name", "aliases", "place_of_birth", "phone", "email", "
 
 def secret_value(relation: str, field_name: str) -> str:
     return f"Zq{field_name.replace('_', '').title()}{relation.replace('_', '').title()}"
+
+
+def given_name(relation: str) -> str:
+    return f"Given{relation.replace('_', '').title()}"
+
+
+DATE_OF_BIRTH_FORMS = ("2001-02-03", "03/02/2001", "3 February 2001", "February 3, 2001")
+
+
+@functools.cache
+def hidden_values(role: str) -> dict[str, str]:
+    """value -> what it is, for every value ``role`` must never see on any page (the redaction
+    sweep: tests/security/test_access_matrix.py checks every page of every cell against it).
+
+    - a partner whose referral's field scope is ("given_name", "age", ...) sees the given name
+      of that case only: never its family name, contacts, address, document, date of birth, notes;
+    - staff see the cases of their scope and nothing of the others (lists included);
+    - administrators and researchers see no case content at all.
+    """
+    hidden: dict[str, str] = {}
+    for relation in CASE_RELATIONS:
+        staff_sees_all = role in READERS[relation] and role in ("supervisor", "caseworker")
+        if staff_sees_all:
+            continue
+        partner_sees_scope = role == "partner" and role in READERS[relation]
+        if not partner_sees_scope:
+            hidden[given_name(relation)] = f"{relation}.given_name"
+        # (document_title: the identity scan, which the partner's referral does not share)
+        for name in (
+            *SECRET_FIELDS,
+            "note_body",
+            "consent_notes",
+            "break_glass_reason",
+            "document_title",
+            "goal",
+            "safety_plan",
+        ):
+            hidden[secret_value(relation, name)] = f"{relation}.{name}"
+    if role != "supervisor" and role != "caseworker":
+        hidden.update({form: "date_of_birth" for form in DATE_OF_BIRTH_FORMS})
+    return hidden
+
+
+def shown_hidden_values(role: str, response: Any) -> list[str]:
+    """What of ``hidden_values(role)`` a page (text or JSON) shows; a download is not read."""
+    if not response.mimetype.startswith(("text/", "application/json")):
+        return []
+    body = response.get_data(as_text=True)
+    return [what for value, what in hidden_values(role).items() if value in body]
 
 
 @dataclass

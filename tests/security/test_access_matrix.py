@@ -53,6 +53,7 @@ from tests.security.conftest import (
     USER_RELATIONS,
     World,
     relation_of,
+    shown_hidden_values,
 )
 
 #: URL parameters that name a record of the case under test.
@@ -240,6 +241,10 @@ def test_access_matrix(world: World, matrix_case: tuple[Endpoint, str | None, st
     location = response.headers.get("Location", "")
     where = f"{ep.method} {url} as {role or 'anonymous'} ({relation}) gave {status} {location}"
     assert status < 500, where
+    if ep.method == "GET" and role is not None:
+        # The redaction sweep (tests/security/test_redaction.py): whatever the answer, the page
+        # shows nothing of a case the role may not see, nor beyond a partner's referral scope.
+        assert shown_hidden_values(role, response) == [], f"shows what it must not: {where}"
 
     if rule.public:
         return
