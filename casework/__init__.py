@@ -70,7 +70,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     from casework.tasks import derived
 
     derived.install()  # derived deadlines follow their source records on every session
-    db.init_app(app, cfg.database_url, echo=cfg.sql_echo)
+    db.init_app(app, cfg.database_url, echo=cfg.sql_echo, pool_size=cfg.db_pool_size)
     keyring = keyring_module.load_or_create(cfg.keyring_path, create=not cfg.is_production)
     keyring_module.init_app(app, keyring)
     from casework.crypto import watch

@@ -57,6 +57,11 @@ class Config:
     wtf_csrf_enabled: bool = True
     languages: tuple[str, ...] = ("en", "fr", "es", "ar", "ru")
     sql_echo: bool = False
+    # Connections each process's pool keeps open (PostgreSQL): one per request thread plus the
+    # audit sequencer and the keyring watcher, so that a busy worker does not open and drop an
+    # overflow connection (a new server process, its statements unprepared) for every request
+    # past the pool. Default: CASEWORK_THREADS (gunicorn's, 4 when unset) + 2.
+    db_pool_size: int = 6
     # Master-key rotation (casework.crypto.watch, casework.crypto.rotation): how often each
     # process re-reads its keyring file and reports (0: never, the testing default), the name
     # it reports as, and how long backups are kept (None: unknown, `keys retire` then asks).
@@ -165,6 +170,7 @@ class Config:
                 overrides[name] = env_vars[var].lower() in ("1", "true", "yes", "on")
 
         _rotation_settings(env, env_vars, overrides)
+        _pool_settings(env_vars, overrides)
         _reminder_settings(env, env_vars, overrides)
         ints = {"break_glass_daily_cap": "CASEWORK_BREAK_GLASS_DAILY_CAP"}
         for name, var in ints.items():
@@ -211,6 +217,19 @@ def _non_negative_numbers(
                 raise ConfigError(f"{var} must be a number, not {env_vars[var]!r}") from None
             if overrides[name] < 0:
                 raise ConfigError(f"{var} cannot be negative")
+
+
+def _pool_settings(env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:
+    """CASEWORK_DB_POOL_SIZE, else CASEWORK_THREADS + 2. Raises ConfigError on a value that is
+    not a number, or a pool of fewer than one connection."""
+    _non_negative_numbers(
+        {"db_pool_size": ("CASEWORK_DB_POOL_SIZE", int), "threads": ("CASEWORK_THREADS", int)}, env_vars, overrides
+    )
+    threads = overrides.pop("threads", None)
+    if "db_pool_size" not in overrides and threads is not None:
+        overrides["db_pool_size"] = threads + 2
+    if overrides.get("db_pool_size", 1) < 1:
+        raise ConfigError("CASEWORK_DB_POOL_SIZE must be at least 1")
 
 
 def _rotation_settings(env: str, env_vars: Mapping[str, str], overrides: dict[str, Any]) -> None:

@@ -74,12 +74,16 @@ class UuidPrimaryKey:
         super().__init__(**kwargs)
 
 
+#: Connections a server's pool keeps (Config.db_pool_size: the process's threads and two).
+DEFAULT_POOL_SIZE = 6
+
+
 class Database:
     """The engine and session factory of one application."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url, echo=echo)
+        self.engine: Engine = make_engine(url, echo=echo, pool_size=pool_size)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     @property
@@ -101,8 +105,9 @@ def _cache_long_statements() -> None:
     _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, LONGEST_CACHED_STATEMENT)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
-    """Create an engine with the pragmas casework relies on (SQLite: FKs, WAL, busy timeout)."""
+def make_engine(url: str, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """Create an engine with the pragmas casework relies on (SQLite: FKs, WAL, busy timeout).
+    ``pool_size``: the connections a server's pool keeps open (see Config.db_pool_size)."""
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg 3 is the driver casework ships with; plain URLs would ask for psycopg2.
@@ -116,7 +121,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     else:
         # No pool_pre_ping: the checkout probe below pings and also asks whether the server
         # takes writes, in the same round trip.
-        kwargs["pool_size"] = 5
+        kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = 5
     if not url.startswith("sqlite"):
         _cache_long_statements()
@@ -245,9 +250,9 @@ def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _con
                 raise UnstorableText("a text value holds a NUL character")
 
 
-def init_app(app: Flask, url: str, echo: bool = False) -> Database:
+def init_app(app: Flask, url: str, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
     """Attach a Database to ``app`` and close the request's session at teardown."""
-    database = Database(url, echo=echo)
+    database = Database(url, echo=echo, pool_size=pool_size)
     app.extensions["casework.db"] = database
     app.teardown_appcontext(_close_session)
     return database

@@ -144,3 +144,19 @@ def test_bad_key_rotation_settings_stop_the_start(tmp_path: Path, variable: str,
 
 def test_tests_start_no_keyring_watcher_unless_asked(tmp_path: Path):
     assert Config.from_env(tmp_path, environ={"CASEWORK_ENV": "testing"}).keyring_poll_seconds == 0
+
+
+def test_the_database_pool_keeps_a_connection_per_thread_and_two(tmp_path: Path):
+    """One per gunicorn thread, the audit sequencer and the keyring watcher: with 6 threads and a
+    pool of 5, a busy worker opened and dropped an overflow connection for every request past it."""
+    assert _production(tmp_path).db_pool_size == 6  # gunicorn.conf.py's 4 threads when unset
+    assert _production(tmp_path, CASEWORK_THREADS="6").db_pool_size == 8
+    assert _production(tmp_path, CASEWORK_THREADS="6", CASEWORK_DB_POOL_SIZE="12").db_pool_size == 12
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("CASEWORK_DB_POOL_SIZE", "many"), ("CASEWORK_DB_POOL_SIZE", "0"), ("CASEWORK_THREADS", "-2")]
+)
+def test_bad_pool_settings_stop_the_start(tmp_path: Path, variable: str, value: str):
+    with pytest.raises(ConfigError, match=variable):
+        _production(tmp_path, **{variable: value})

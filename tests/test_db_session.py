@@ -71,3 +71,37 @@ def test_the_same_on_postgres_and_prepared_statements_survive_read_only_requests
             text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT organisations.id %'")
         ).scalar_one()
     assert shapes == 1
+
+
+@pytest.mark.postgres
+def test_a_busy_worker_reuses_its_connections(make_app) -> None:
+    """Eight threads at once (6 request threads, the sequencer, the watcher), ten times over: the
+    pool keeps eight, so no connection is opened after the first round. With the pool of five it
+    had, every round opened three overflow connections and closed them again (a new server
+    process each time, and its prepared statements lost)."""
+    import threading
+
+    app = make_app(db_pool_size=8)
+    engine = get_db(app).engine
+    opened: list[int] = []
+    event.listen(engine, "connect", lambda *_args: opened.append(1))
+    together = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                    together.wait(timeout=30)  # all eight hold a connection at the same time
+                together.wait(timeout=30)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(opened) <= 8, f"{len(opened)} connections opened for 8 threads"
