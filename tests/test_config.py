@@ -155,7 +155,8 @@ def test_the_database_pool_keeps_a_connection_per_thread_and_two(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"), [("CASEWORK_DB_POOL_SIZE", "many"), ("CASEWORK_DB_POOL_SIZE", "0"), ("CASEWORK_THREADS", "-2")]
+    ("variable", "value"),
+    [("CASEWORK_DB_POOL_SIZE", "many"), ("CASEWORK_DB_POOL_SIZE", "0"), ("CASEWORK_THREADS", "-2")],
 )
 def test_bad_pool_settings_stop_the_start(tmp_path: Path, variable: str, value: str):
     with pytest.raises(ConfigError, match=variable):
