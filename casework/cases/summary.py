@@ -51,7 +51,7 @@ def header_columns() -> tuple[ColumnElement[Any], ...]:
     rule ``casework.consent.services.current_consents`` applies (tests/consent check that both
     agree)."""
     from casework import vocab
-    from casework.auth.models import Organisation, User
+    from casework.auth.models import Organisation, display_name_of
     from casework.cases.models import Case
     from casework.consent.models import Consent
     from casework.tasks.models import OPEN, Task
@@ -78,7 +78,7 @@ def header_columns() -> tuple[ColumnElement[Any], ...]:
         select(func.count(Task.id)).where(*open_tasks).scalar_subquery(),
         select(func.min(Task.due_on)).where(*open_tasks).scalar_subquery(),
         select(Organisation.name).where(Organisation.id == Case.owner_org_id).scalar_subquery(),
-        select(User.display_name).where(User.id == Case.assigned_to_id).scalar_subquery(),
+        display_name_of(Case.assigned_to_id),
         *(
             exists().where(Consent.case_id == Case.id, access.active_consent_condition(code.code, on))
             for code in vocab.CONSENT_PURPOSES
