@@ -105,3 +105,48 @@ def test_a_busy_worker_reuses_its_connections(make_app) -> None:
         thread.join()
     assert errors == []
     assert len(opened) <= 8, f"{len(opened)} connections opened for 8 threads"
+
+
+@pytest.mark.postgres
+def test_a_description_read_late_still_describes_its_own_result(app: Flask) -> None:
+    """psycopg's cursor.description is built on first read (SQLAlchemy reads it after every
+    statement and, once it knows a statement's columns, never uses it): it must still name the
+    result it came from when read after the cursor ran another statement, and uncached and
+    textual results must still get their column names."""
+    engine = get_db(app).engine
+    with engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute("SELECT 1 AS first_column, 'x'::text AS second_column")
+        early = cursor.description
+        cursor.execute("SELECT 2 AS other")
+        assert [column.name for column in early] == ["first_column", "second_column"]
+        assert len(early) == 2 and early[1].type_code == 25  # text
+        assert [column.name for column in cursor.description] == ["other"]
+        cursor.execute("CREATE TEMPORARY TABLE described (n int)")
+        assert cursor.description is None
+        cursor.execute("SELECT n FROM described")  # no rows, still a result with columns
+        assert [column.name for column in cursor.description] == ["n"]
+        cursor.close()
+        assert list(connection.execute(text("SELECT 3 AS three, 4 AS four")).mappings()) == [{"three": 3, "four": 4}]
+
+
+@pytest.mark.postgres
+def test_a_statement_sqlalchemy_has_seen_builds_no_column_descriptions(app: Flask, monkeypatch) -> None:
+    """The case file's statement has over a hundred columns: building psycopg's Column objects
+    for a description nobody reads was a tenth of the page's CPU."""
+    import psycopg
+
+    built: list[int] = []
+    original = psycopg.Column.__init__
+
+    def counting(self, cursor, index) -> None:  # noqa: ANN001
+        built.append(index)
+        original(self, cursor, index)
+
+    statement = select(Organisation.id, Organisation.name).where(Organisation.name == "nobody")
+    with app.test_request_context():
+        session.execute(statement).all()  # the first time, SQLAlchemy reads the columns
+        monkeypatch.setattr(psycopg.Column, "__init__", counting)
+        for _ in range(3):
+            session.execute(statement).all()
+    assert built == []
