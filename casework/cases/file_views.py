@@ -59,13 +59,17 @@ def _erased(case: Case) -> Response:
 @bp.route("/<uuid:case_id>")
 @route(Permission.CASE_READ, case_route=True)
 def view(case_id: Any) -> Page | Response:
-    # The summary header's figures come with the case, in the same round trip.
-    grant = access.load_case(case_id, Permission.CASE_READ, with_profile=True, extra_columns=header_columns())
+    tab = tab_of(request.args.get("tab"))
+    # The summary header's figures come with the case, in the same round trip; the trafficking
+    # profile too, on the one tab that shows it (a joined row of twenty-odd columns for nothing
+    # on the others).
+    grant = access.load_case(
+        case_id, Permission.CASE_READ, with_profile=tab == "profile", extra_columns=header_columns()
+    )
     if not grant.allows(Permission.CASE_FILE):
         # A partner works from its portal's case page, which shows the referral's scope and
         # masks free text; the organisation's case file is never rendered for it.
         return redirect(url_for("partners.case", case_id=grant.case_id))
-    tab = tab_of(request.args.get("tab"))
     return render_template("cases/view.html", **case_file_context(grant, tab)), 200
 
 

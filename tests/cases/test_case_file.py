@@ -383,3 +383,20 @@ def test_the_case_file_is_three_statements(
     html = response.get_data(as_text=True)
     assert '<dd id="summary-services">1</dd>' in html
     assert '<dd id="summary-consent">Assistance</dd>' in html
+
+
+@pytest.mark.parametrize("tab", ["overview", "profile"])
+def test_the_overview_and_profile_tabs_are_three_statements(
+    app, client, login, caseworker, register, query_counter, tab
+):
+    """The trafficking profile is joined to the case's query on its own tab only: the overview
+    never reads it (not even lazily), the profile tab reads it in the same statement."""
+    case = register(caseworker)
+    login(client, caseworker)
+    with query_counter() as counted:
+        response = client.get(f"/cases/{case.id}?tab={tab}")
+    assert response.status_code == 200
+    assert counted.n == 3, counted.statements
+    assert ("trafficking_profiles" in counted.statements[1]) == (tab == "profile")
+    html = response.get_data(as_text=True)
+    assert ('id="profile-heading"' in html) == (tab == "profile")
