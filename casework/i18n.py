@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale, get_translations
@@ -14,6 +14,7 @@ from jinja2.utils import pass_eval_context
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
+T = TypeVar("T")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
@@ -65,10 +66,10 @@ def _template_gettext() -> dict[str, Any]:
     return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
 
 
-_ONCE: dict[tuple[Any, Hashable], str] = {}
+_ONCE: dict[tuple[Any, Hashable], Any] = {}
 
 
-def once_per_language(key: Hashable, text: Callable[[], str]) -> str:
+def once_per_language(key: Hashable, text: Callable[[], T]) -> T:
     """``text()`` (a translation: a code's label, a tab's name) in the request's language,
     computed once per language and process under ``key``; afterwards one lookup instead of
     Flask-Babel's search for the request's catalogue on every string. Only for text that
@@ -79,7 +80,7 @@ def once_per_language(key: Hashable, text: Callable[[], str]) -> str:
     try:
         return _ONCE[locale, key]
     except KeyError:
-        value = _ONCE[locale, key] = str(text())
+        value = _ONCE[locale, key] = text()
         return value
 
 

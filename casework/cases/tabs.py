@@ -29,7 +29,8 @@ ANCHOR_TABS = {"identity": "overview", "coded": "overview", "case-actions": "man
 
 def tab_labels() -> dict[str, str]:
     """Every tab's label in the request's language (the same for every case file)."""
-    return {name: once_per_language(("tab", name), label.__str__) for name, label in TABS.items()}
+    labels = once_per_language("tab labels", lambda: {name: str(label) for name, label in TABS.items()})
+    return dict(labels)  # a copy: the cached one is shared by every request
 
 
 def tab_of(value: str | None) -> str:
