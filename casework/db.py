@@ -6,6 +6,7 @@ per request; services only ever ``flush``.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -152,6 +153,7 @@ class _DescriptionOnDemand(Sequence[Any]):
         return repr(self._built())
 
 
+@functools.cache
 def _description_on_demand_cursor() -> type:
     import psycopg
     from psycopg.pq import ExecStatus
