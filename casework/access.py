@@ -30,7 +30,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from casework.db import session, utcnow
+from casework.db import per_thread_cache, session, utcnow
 
 if TYPE_CHECKING:
     from casework.auth.models import User
@@ -829,7 +829,7 @@ class _ScopeUser:
         self.organisation_id = bindparam("scope_org_id")
 
 
-@functools.lru_cache(maxsize=32)
+@per_thread_cache
 def _load_case_statement(role: Role, with_profile: bool, extra_columns: tuple[ColumnElement[Any], ...]) -> Select[Any]:
     """:func:`load_case`'s statement for any active user of ``role``: parameters ``scope_case_id``,
     ``scope_user_id``, ``scope_org_id``, ``scope_on`` (today) and ``scope_now`` (this moment).

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Dialect, Engine, Executable, MetaData, Row, TypeDecorator, create_engine, event
@@ -22,6 +23,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from werkzeug.local import LocalProxy
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,6 +108,32 @@ def _cache_long_statements() -> None:
     from psycopg import _queries
 
     _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, LONGEST_CACHED_STATEMENT)
+
+
+def per_thread_cache(builder: Callable[P, R]) -> Callable[P, R]:
+    """Cache what ``builder`` returns for its (hashable) arguments, once per thread.
+
+    For functions that build SQL statements or columns worth building once (the hot pages'),
+    instead of ``functools.cache``: aliases, subqueries and CTEs complete their column
+    collections on first use, and two threads using one for the first time at once can compile
+    it wrongly, after which the compiled-statement cache serves that SQL to the whole worker
+    (tests/test_shared_sql_constructs.py). Each thread builds its own objects, so none is ever
+    shared; statements of the same shape still share one compiled form."""
+    local = threading.local()
+
+    @functools.wraps(builder)
+    def cached(*args: P.args, **kwargs: P.kwargs) -> R:
+        memo: dict[Any, R] | None = getattr(local, "memo", None)
+        if memo is None:
+            memo = local.memo = {}
+        key = (args, tuple(sorted(kwargs.items())))
+        try:
+            return memo[key]
+        except KeyError:
+            value = memo[key] = builder(*args, **kwargs)
+            return value
+
+    return cached
 
 
 class _DescribedColumnsSource:

@@ -44,6 +44,84 @@ def module_level_lazy_constructs(source: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+PROCESS_WIDE_CACHES = frozenset({"cache", "lru_cache", "cached_property"})
+
+
+def _decorator_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    names = set()
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, ast.Attribute):
+            names.add(target.attr)
+    return names
+
+
+def process_cached_lazy_constructs(source: str) -> list[tuple[int, str]]:
+    """(line, constructor) of each function cached for the whole process (``functools.cache``,
+    ``lru_cache``, ``cached_property``) that builds a lazy SQL construct: what it returns is
+    shared by every thread just as a module-level one is (casework.db.per_thread_cache is the
+    cache for SQL)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _decorator_names(node) & PROCESS_WIDE_CACHES:
+            found.extend((node.lineno, name) for name in sorted(_called_names(node) & LAZY_CONSTRUCTORS))
+    return sorted(found)
+
+
+def test_the_checker_finds_a_process_wide_cached_subquery() -> None:
+    source = (
+        "import functools\n"
+        "@functools.cache\n"
+        "def columns():\n"
+        "    return select(Task).subquery()\n"
+        "@per_thread_cache\n"
+        "def fine():\n"
+        "    return aliased(User)\n"
+        "@lru_cache(maxsize=4)\n"
+        "def names():\n"
+        "    return aliased(User)\n"
+    )
+    assert process_cached_lazy_constructs(source) == [(3, "subquery"), (9, "aliased")]
+
+
+def test_no_function_caches_an_alias_subquery_or_cte_for_the_whole_process() -> None:
+    package = Path(casework.__file__).parent
+    offenders = [
+        f"{path.relative_to(package.parent)}:{line}: {name}()"
+        for path in sorted(package.rglob("*.py"))
+        for line, name in process_cached_lazy_constructs(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_hot_statement_builders_share_nothing_between_threads() -> None:
+    """The case file's statement (with the partner role's aliased referrals and the consent
+    rule's aliased later records) and the summary header's columns (a subquery) are built once
+    per thread: the same objects again within a thread, never another thread's."""
+    import threading
+
+    from casework.access import Role, _load_case_statement
+    from casework.cases.summary import _header_statement, header_columns
+
+    def build() -> tuple[object, ...]:
+        columns = header_columns()
+        return (
+            columns,
+            _header_statement(),
+            *(_load_case_statement(role, with_profile, columns) for role in Role for with_profile in (False, True)),
+        )
+
+    mine = build()
+    assert all(a is b for a, b in zip(mine, build(), strict=True))
+    theirs: list[tuple[object, ...]] = []
+    thread = threading.Thread(target=lambda: theirs.append(build()))
+    thread.start()
+    thread.join()
+    assert not any(a is b for a, b in zip(mine, theirs[0], strict=True))
+
+
 def test_the_checker_finds_a_module_level_alias() -> None:
     source = (
         "from sqlalchemy.orm import aliased\n"

@@ -10,7 +10,6 @@ building its SQL (and a round trip) costs more CPU than PostgreSQL spends runnin
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +20,7 @@ from sqlalchemy import ColumnElement, Date, Select, bindparam, exists, func, sel
 from casework import access
 from casework.assessments.models import Assessment
 from casework.assistance.models import Service
+from casework.db import per_thread_cache
 from casework.partners.models import Referral
 
 OPEN_SERVICE_STATUSES = ("needed", "referred", "in_progress")
@@ -40,7 +40,7 @@ class SummaryHeader:
     assignee_name: str | None = None  # None: nobody assigned (or no such account)
 
 
-@functools.cache
+@per_thread_cache
 def header_columns() -> tuple[ColumnElement[Any], ...]:
     """SQL over Case: the header's figures as columns of a query of the case (the case file
     adds them to access.load_case's statement: one round trip for the case and its header).
@@ -86,7 +86,7 @@ def header_columns() -> tuple[ColumnElement[Any], ...]:
     )
 
 
-@functools.cache
+@per_thread_cache
 def _header_statement() -> Select[Any]:
     from casework.cases.models import Case
 
