@@ -218,10 +218,24 @@ def latest_checkpoint(db: Session) -> AuditCheckpoint | None:
     return db.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)).scalar_one_or_none()
 
 
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One batch integrated: the checkpoint that covers it and how many events it took in."""
+
+    checkpoint: Checkpoint
+    events: int
+
+
 def integrate_pending(*, lease: Lease | None = None, batch_size: int = BATCH_SIZE) -> Checkpoint | None:
     """Integrate up to ``batch_size`` events not yet in the tree (oldest id first), store and
     anchor the new signed checkpoint, in a transaction of its own; the checkpoint, or None when
-    nothing waited.
+    nothing waited. Raises as :func:`integrate_batch`."""
+    integration = integrate_batch(lease=lease, batch_size=batch_size)
+    return integration.checkpoint if integration is not None else None
+
+
+def integrate_batch(*, lease: Lease | None = None, batch_size: int = BATCH_SIZE) -> Integration | None:
+    """:func:`integrate_pending`, also saying how many events the batch took in.
 
     Raises LeaseLost (with ``lease``: another process sequences now), LogInconsistent (the
     stored tree does not match its last checkpoint), SQLAlchemyError. An anchor that cannot be
@@ -269,7 +283,7 @@ def integrate_pending(*, lease: Lease | None = None, batch_size: int = BATCH_SIZ
         append_to_anchor(anchor, checkpoint)
     except OSError as exc:
         log.error("audit checkpoint %s not anchored: %s", checkpoint.tree_size, exc)
-    return checkpoint
+    return Integration(checkpoint, len(pending))
 
 
 def _stored_frontier(db: Session, audit_key: bytes) -> Frontier:
@@ -303,22 +317,30 @@ class Sequencer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self.batch_size = BATCH_SIZE
 
     def _new_holder(self) -> str:
         return f"{self.node}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     def step(self) -> int:
-        """One round: take or renew the lease, then integrate until nothing waits; the events
-        integrated. Errors are logged, never raised (the thread goes on)."""
+        """One round: take or renew the lease, then integrate what waits; the events integrated.
+        Errors are logged, never raised (the thread goes on).
+
+        One batch per round, and more only while batches come back full (a backlog): events
+        appended during the round wait for the next one, an interval later. Integrating again
+        until nothing waited made a busy deployment's sequencer chase the stream in batches of
+        one or two events, each with its lease check, checkpoint, commit and anchor line."""
         integrated = 0
         with self.app.app_context():
             try:
                 lease = acquire_lease(self.holder, max(LEASE_SECONDS, self.interval * 5))
                 while lease is not None and not self._stop.is_set():
-                    checkpoint = integrate_pending(lease=lease)
-                    if checkpoint is None:
+                    integration = integrate_batch(lease=lease, batch_size=self.batch_size)
+                    if integration is None:
                         break
-                    integrated += 1
+                    integrated += integration.events
+                    if integration.events < self.batch_size:
+                        break
             except LeaseLost:
                 pass
             except LogInconsistent as exc:

@@ -4,6 +4,7 @@ epoch), threads in app processes that integrate within a second, and `audit prov
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -112,3 +113,58 @@ def test_checkpoints_also_go_to_syslog(make_app):
             anchor_log.removeHandler(handler)
             handler.close()
         receiver.close()
+
+
+@pytest.mark.parametrize("database", BOTH_DATABASES)
+def test_a_round_takes_what_waited_and_leaves_what_comes_meanwhile_to_the_next(app, monkeypatch, database):
+    """Under a steady stream of appends, one round of the sequencer thread integrates what
+    waited when it began, in one checkpoint; what is appended meanwhile waits for the next
+    round, an interval later. (The round used to integrate again until nothing waited: on a
+    busy deployment it chased the stream in batches of one or two events, each with its lease
+    check, checkpoint, commit and anchor line, and cost more CPU than the appends.)"""
+    from casework.audit import sequencer as sequencer_module
+    from casework.audit.models import AuditCheckpoint
+
+    anchor = sequencer_module.append_to_anchor
+    appended_meanwhile: list[int] = []
+
+    def anchor_while_the_stream_goes_on(path: Any, checkpoint: Any) -> None:
+        anchor(path, checkpoint)
+        if len(appended_meanwhile) < 20:  # a request appends while the round runs
+            writer.record("test.event", details={"n": len(appended_meanwhile)})
+            session.commit()
+            appended_meanwhile.append(checkpoint.tree_size)
+
+    monkeypatch.setattr(sequencer_module, "append_to_anchor", anchor_while_the_stream_goes_on)
+    with app.app_context():
+        for number in range(5):
+            writer.record("test.event", details={"n": number})
+        session.commit()
+    thread = sequencer_module.Sequencer(app, interval=1.0, node="host-a")
+    try:
+        assert thread.step() == 5
+        with app.app_context():
+            assert session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar() == 1
+            assert session.execute(select(func.count()).where(AuditEvent.leaf_index.is_(None))).scalar() == 1
+            session.rollback()
+        assert thread.step() == 1  # the next round takes it
+        with app.app_context():
+            assert session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar() == 2
+    finally:
+        thread.stop()
+
+
+def test_a_round_still_drains_a_backlog_larger_than_a_batch(app, write_events):
+    """Batches that come back full mean a backlog (a sequencer that was down): the round goes on
+    until it is gone rather than taking one batch per interval."""
+    from casework.audit.sequencer import Sequencer
+
+    write_events(7, integrate=False)
+    thread = Sequencer(app, interval=1.0, node="host-a")
+    thread.batch_size = 2
+    try:
+        assert thread.step() == 7
+        with app.app_context():
+            assert session.execute(select(func.count()).where(AuditEvent.leaf_index.is_(None))).scalar() == 0
+    finally:
+        thread.stop()
