@@ -78,6 +78,8 @@ _EVENTS = AuditEvent.__table__
 # Built once: every case page appends an event, and building the INSERT with its values costs
 # more CPU than sending it. The values go as the execution's parameters.
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)
+# record_now's: no id wanted back, so no result to set up and fetch on every page view.
+_APPEND_WITHOUT_ID = insert(_EVENTS)
 
 
 def record(
@@ -99,9 +101,25 @@ def record(
     INSERT (this runs on every page that shows a case) that locks nothing another append waits
     for: the sequencer gives the event its place in the tree after it commits.
     """
+    db = db if db is not None else session
+    values = _event_values(action, outcome, target, target_type, target_id, case_id, details, actor)
+    return int(db.execute(_APPEND, values).scalar_one())
+
+
+def _event_values(
+    action: str,
+    outcome: str,
+    target: Any,
+    target_type: str | None,
+    target_id: str | None,
+    case_id: uuid.UUID | None,
+    details: dict[str, Any] | None,
+    actor: Any,
+) -> dict[str, Any]:
+    """The new event's row, its MAC included. Raises ValueError on details that would carry
+    victim data."""
     if details and _FORBIDDEN_DETAIL_KEYS & set(details):
         raise ValueError("audit details must not carry personal data")
-    db = db if db is not None else session
     if target is not None:
         target_type = target_type or type(target).__name__
         target_id = target_id or str(target.id)
@@ -122,22 +140,34 @@ def record(
         "nonce": secrets.token_hex(16),
     }
     values["mac"] = compute_mac(SimpleNamespace(**values), get_keyring().audit_key)
-    return int(db.execute(_APPEND, values).scalar_one())
+    return values
 
 
-def record_now(action: str, **kwargs: Any) -> None:
+def record_now(
+    action: str,
+    *,
+    outcome: str = "ok",
+    target: Any = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    case_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+    actor: Any = None,
+) -> None:
     """Append an event in a transaction of its own, committed at once, whatever becomes of the
     request (used for reads and refusals: they must be on record even if the request fails).
+    Raises ValueError as :func:`record`.
 
     While the request's session has written nothing, that session carries the event and commits
     (one connection per request instead of two); otherwise a separate session does, so nothing
     the request started is committed with it."""
+    values = _event_values(action, outcome, target, target_type, target_id, case_id, details, actor)
     if is_clean(session):
-        record(action, db=session, **kwargs)
+        session.execute(_APPEND_WITHOUT_ID, values)
         session.commit()
         return
     with separate_session() as own:
-        record(action, db=own, **kwargs)
+        own.execute(_APPEND_WITHOUT_ID, values)
 
 
 def record_refusal(action: str, *, case_id: uuid.UUID | None = None, reason: str = "") -> None:
