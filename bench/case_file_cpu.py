@@ -17,6 +17,9 @@ the machine inflates it much less than wall time):
    ``/health``, the signed-in small-form page (``/auth/password``), the case file at its
    default tab (``/cases/<id>``, as bench/locustfile.py opens it: the view's audit event is
    written) and the floor routes (``/bench/case-floor/<id>``, ``/bench/case-query/<id>``).
+4. Then what the audit sequencer adds per event, which the load test's workers pay beside the
+   requests: blocks of 5 x ``--repeat`` case files with this process's sequencer thread running
+   and without, ``--sequencer-pairs`` of each, alternating.
 
 For each: CPU ms per request of this process (the cheapest round's mean: other work on a shared
 machine only adds to a round), of the PostgreSQL backends this process talks to (from /proc,
@@ -202,6 +205,43 @@ def estimated_share(health: dict[str, Any], case_file: dict[str, Any]) -> float:
     return total(health, "/health") / total(case_file, "case file")
 
 
+def sequencer_cost(
+    app: Any, client: Any, urls: list[str], counter: Counter, requests: int, pairs: int
+) -> tuple[float, float]:
+    """What the audit sequencer adds per case file (one event each), app and PostgreSQL CPU ms:
+    blocks of ``requests`` case files with this process's sequencer thread running (one round a
+    second, as in a worker) and without, alternating, ``pairs`` of each; the medians' difference.
+    The sequencer's connection is the same engine's, so its backend is counted."""
+    from casework.audit.sequencer import Sequencer, integrate_pending
+
+    def block(with_sequencer: bool) -> tuple[float, float]:
+        thread = Sequencer(app, interval=1.0, node="bench") if with_sequencer else None
+        with app.app_context():
+            while integrate_pending() is not None:  # start from an integrated log
+                pass
+        if thread is not None:
+            thread.start()
+        pg_before, cpu = counter.backend_cpu(), time.process_time()
+        for i in range(requests):
+            client.get(urls[i % len(urls)], base_url=BASE_URL)
+        if thread is not None:
+            thread.stop()  # its last round done: every event of the block integrated
+        app_ms = (time.process_time() - cpu) * 1000 / requests
+        pg_after = counter.backend_cpu()
+        pg_ms = (pg_after - pg_before) * 1000 / requests if pg_before is not None and pg_after is not None else 0.0
+        return app_ms, pg_ms
+
+    on: list[tuple[float, float]] = []
+    off: list[tuple[float, float]] = []
+    for _pair in range(pairs):
+        off.append(block(False))
+        on.append(block(True))
+    return (
+        statistics.median(a for a, _ in on) - statistics.median(a for a, _ in off),
+        statistics.median(p for _, p in on) - statistics.median(p for _, p in off),
+    )
+
+
 def profile(client: Any, urls: list[str], n: int, sort: str) -> None:
     profiler = cProfile.Profile(time.process_time)  # CPU, not the waits on PostgreSQL
     profiler.enable()
@@ -226,6 +266,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the database --workdir describes")
     parser.add_argument("--profile", type=int, default=0, help="then profile this many case files")
     parser.add_argument("--statements", action="store_true", help="then print one case file's SQL")
+    parser.add_argument(
+        "--sequencer-pairs", type=int, default=3, help="then the sequencer's cost per event: blocks with and without it"
+    )
     parser.add_argument("--sort", default="cumulative,tottime", help="cProfile sort keys for --profile")
     args = parser.parse_args()
 
@@ -271,6 +314,10 @@ def main() -> None:
     estimate = estimated_share(figures["/health"], case_file)
     met = "yes" if estimate >= TARGET_SHARE else "no"
     print(f"RESULT|case-file CPU: estimated load-test share of the /health ceiling|{estimate:.0%}|>= 30%|{met}")
+    if args.sequencer_pairs:
+        app_ms, pg_ms = sequencer_cost(app, client, urls["case file"], counter, args.repeat * 5, args.sequencer_pairs)
+        figure = f"{app_ms:.2f} / PostgreSQL {pg_ms:.2f}"
+        print(f"RESULT|case-file CPU: the audit sequencer per event (app / PostgreSQL)|{figure}|-|-")
     if args.statements:
         counter.log = []
         clients["case file"].get(urls["case file"][0], base_url=BASE_URL)
