@@ -10,8 +10,9 @@ the machine inflates it much less than wall time):
    keyring, ``flask db upgrade``, caseworker accounts, casework.demo.seed).
 2. Builds the deployment gunicorn serves, in this process: ``CASEWORK_ENV=production`` and the
    load test's environment, bench/floor_app.py's app (production app plus the two floor
-   routes). The audit sequencer and the keyring watcher threads are off (their CPU would be
-   counted in this process's time; neither runs inside a request).
+   routes). The audit sequencer and the keyring watcher threads are off here (neither runs
+   inside a request; step 4 measures what the sequencer adds per event, which is per case
+   file: leaving it out once hid that it cost more than the case file's own queries).
 3. Signs a caseworker in through the real form (a Secure session cookie, over https to the
    Flask test client) and times, in interleaved rounds, the pages of the load test's phases:
    ``/health``, the signed-in small-form page (``/auth/password``), the case file at its
