@@ -500,6 +500,61 @@ def test_cases_registered_on_either_host_open_on_both(deployment: Deployment, jo
         assert assert_every_case_opens(deployment, journey, port=host.port) == len(journey.given_names)
 
 
+# -- the audit log under a stream of case views on both hosts -----------------------------------------
+def test_case_views_on_both_hosts_reach_the_tree_within_seconds_in_few_checkpoints(deployment: Deployment) -> None:
+    """The sequencer runs in whichever gunicorn worker holds the deployment's lease. While both
+    hosts serve case files at once, it integrates a batch a round (a second): the events reach
+    the tree within seconds of the last view, in a handful of checkpoints, not one per event or
+    two (which is what a round that integrated until nothing waited wrote under a stream), and
+    `audit verify` holds on every host that signed checkpoints."""
+    rows = deployment.sql("SELECT id FROM cases WHERE erased_at IS NULL ORDER BY id")
+    assert rows, "needs the cases registered above"
+    case_ids = [str(row[0]) for row in rows]
+    checkpoints_before = deployment.sql("SELECT count(*) FROM audit_checkpoints")[0][0]
+    events_before = deployment.sql("SELECT coalesce(max(id), 0) FROM audit_events")[0][0]
+    clients = [signed_in_client(deployment, "caseworker", host.port) for host in deployment.hosts for _ in range(2)]
+    failures: list[object] = []
+
+    started = time.monotonic()
+
+    def view(client: Client) -> None:  # for six seconds: several of the sequencer's rounds
+        number = 0
+        while time.monotonic() - started < 6:
+            answer = client.get(f"/cases/{case_ids[number % len(case_ids)]}")
+            if answer.status != 200:
+                failures.append(answer.status)
+            number += 1
+
+    threads = [threading.Thread(target=view, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stream_seconds = time.monotonic() - started
+    assert not failures, failures
+
+    stopped = time.monotonic()
+    wait_for(
+        lambda: deployment.sql("SELECT count(*) FROM audit_events WHERE leaf_index IS NULL")[0][0] == 0,
+        timeout=15,
+        what="every event in the tree",
+    )
+    caught_up = time.monotonic() - stopped
+    views = deployment.sql(
+        "SELECT count(*) FROM audit_events WHERE id > %(after)s AND action = 'case.view'", {"after": events_before}
+    )[0][0]
+    checkpoints = deployment.sql("SELECT count(*) FROM audit_checkpoints")[0][0] - checkpoints_before
+    assert views >= 100
+    assert caught_up <= 5, caught_up  # a round a second, and CI's machine is shared
+    # About a checkpoint a round: one per second of the stream and of the catching up, with room.
+    assert checkpoints <= 2 * (stream_seconds + caught_up) + 4, (checkpoints, views, stream_seconds)
+    signed = [host for host in deployment.hosts if (host.directory / "audit-anchor.log").exists()]
+    assert signed
+    for host in signed:
+        result = deployment.manage(host, "audit", "verify")
+        assert "chain intact" in result.stdout, result.stdout
+
+
 # -- a database that refuses writes ----------------------------------------------------------------
 def test_a_read_only_database_answers_503_nothing_saved_and_is_not_ready(
     browsing, deployment: Deployment, journey, sign_in
